@@ -1,0 +1,305 @@
+//! Typed settings: `config/default.toml` (compiled in), then `config/local.toml`, then the
+//! environment. Validated once at start so a typo fails loudly instead of silently.
+
+use std::{fmt, net::SocketAddr, path::PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// The defaults, compiled in so the binary runs from any directory.
+const DEFAULTS: &str = include_str!("../config/default.toml");
+
+/// The environment variables that are part of Fulcrum's contract, and the key each sets.
+const ENV_KEYS: &[(&str, &str)] = &[
+    ("DATABASE_URL", "database.url"),
+    ("FULCRUM_BIND", "server.bind"),
+    ("FULCRUM_PUBLIC_URL", "server.public_url"),
+    ("FULCRUM_SECRET_KEY", "secret_key"),
+    ("FULCRUM_ENV", "env"),
+    ("FULCRUM_BRAND", "brand"),
+    ("LEVER_CLIENT_ID", "lever.client_id"),
+    ("LEVER_CLIENT_SECRET", "lever.client_secret"),
+    ("LEVER_AUTH_URL", "lever.auth_url"),
+    ("LEVER_API_URL", "lever.api_url"),
+    ("LEVER_AUDIENCE", "lever.audience"),
+    ("SMTP_URL", "email.smtp_url"),
+    ("FULCRUM_EMAIL_FROM", "email.from"),
+];
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub env: Environment,
+    pub brand: String,
+    #[serde(default)]
+    pub secret_key: Option<Secret>,
+    pub previous_secret_keys: Vec<Secret>,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub lever: LeverSettings,
+    pub email: EmailSettings,
+    pub jobs: JobSettings,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub bind: SocketAddr,
+    pub public_url: String,
+    pub request_timeout_secs: u64,
+    pub login_max_failures: i64,
+    pub login_max_failures_per_ip: i64,
+    pub login_window_secs: i64,
+    pub session_days: i64,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: Secret,
+    pub data_dir: PathBuf,
+    pub max_connections: u32,
+    pub acquire_timeout_ms: u64,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeverSettings {
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub auth_url: String,
+    pub api_url: String,
+    pub audience: String,
+    pub request_timeout_ms: u64,
+    pub requests_per_second: u32,
+    pub burst: u32,
+    pub cache_ttl_secs: i64,
+    pub keepalive_days: i64,
+    pub expiry_warning_days: i64,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSettings {
+    pub smtp_url: Secret,
+    pub from: String,
+    pub reminder_hours_before_deadline: i64,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSettings {
+    pub concurrency: usize,
+    pub lease_secs: u64,
+    pub poll_interval_ms: u64,
+    pub retention_days: i64,
+    pub delivery_retention_days: i64,
+}
+
+impl Settings {
+    /// Defaults, then `config/local.toml` (if present), then the environment.
+    pub fn load() -> anyhow::Result<Self> {
+        let local = std::path::Path::new("config/local.toml");
+        let local = match std::fs::read_to_string(local) {
+            Ok(text) => Some(text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e).context("reading config/local.toml"),
+        };
+        Self::from_sources(local.as_deref(), std::env::vars())
+    }
+
+    /// The same layering from explicit sources; tests use it to avoid the process
+    /// environment.
+    pub fn from_sources(local: Option<&str>, env: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<Self> {
+        let mut merged: toml::Table = DEFAULTS.parse().context("parsing the default settings")?;
+        if let Some(local) = local {
+            let local: toml::Table = local.parse().context("parsing config/local.toml")?;
+            merge(&mut merged, local);
+        }
+        for (name, value) in env {
+            if value.is_empty() {
+                continue;
+            }
+            if let Some((_, key)) = ENV_KEYS.iter().find(|(var, _)| *var == name) {
+                set_key(&mut merged, key, toml::Value::String(value));
+            } else if name == "FULCRUM_SECRET_KEY_PREVIOUS" {
+                let keys = value.split(',').map(|k| toml::Value::String(k.trim().into()));
+                set_key(&mut merged, "previous_secret_keys", toml::Value::Array(keys.collect()));
+            } else if let Some(path) = name.strip_prefix("FULCRUM__") {
+                let key = path.to_lowercase().replace("__", ".");
+                set_key(&mut merged, &key, parse_scalar(&value));
+            }
+        }
+        let settings: Settings = toml::Value::Table(merged).try_into().context("invalid settings")?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        let url = reqwest::Url::parse(&self.server.public_url)
+            .with_context(|| format!("FULCRUM_PUBLIC_URL {:?} is not a URL", self.server.public_url))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            bail!("FULCRUM_PUBLIC_URL must be an http(s) URL");
+        }
+        for (name, value) in [("LEVER_AUTH_URL", &self.lever.auth_url), ("LEVER_API_URL", &self.lever.api_url)] {
+            reqwest::Url::parse(value).with_context(|| format!("{name} {value:?} is not a URL"))?;
+        }
+        if self.lever.requests_per_second == 0 || self.jobs.concurrency == 0 {
+            bail!("lever.requests_per_second and jobs.concurrency must be positive");
+        }
+        if self.env == Environment::Production && self.secret_key.is_none() {
+            bail!(
+                "FULCRUM_SECRET_KEY is required in production: 32 random bytes as hex or base64, \
+                 e.g. from `openssl rand -hex 32`"
+            );
+        }
+        Ok(())
+    }
+
+    /// `public_url` without a trailing slash, ready for `format!("{}/path", ..)`.
+    pub fn public_url(&self) -> &str {
+        self.server.public_url.trim_end_matches('/')
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.env == Environment::Production
+    }
+
+    /// Secure cookies whenever the public URL is https.
+    pub fn secure_cookies(&self) -> bool {
+        self.is_production() || self.server.public_url.starts_with("https://")
+    }
+
+    pub fn lever_configured(&self) -> bool {
+        !self.lever.client_id.is_empty() && !self.lever.client_secret.expose().is_empty()
+    }
+}
+
+fn parse_scalar(value: &str) -> toml::Value {
+    if let Ok(n) = value.parse::<i64>() {
+        toml::Value::Integer(n)
+    } else if let Ok(b) = value.parse::<bool>() {
+        toml::Value::Boolean(b)
+    } else {
+        toml::Value::String(value.to_string())
+    }
+}
+
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+fn set_key(table: &mut toml::Table, dotted: &str, value: toml::Value) {
+    let mut parts: Vec<&str> = dotted.split('.').collect();
+    let last = parts.pop().expect("split yields at least one part");
+    let mut current = table;
+    for part in parts {
+        current = current
+            .entry(part)
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .expect("settings sections are tables");
+    }
+    current.insert(last.to_string(), value);
+}
+
+/// A configuration value that must never be printed: Debug shows `[redacted]`, and there
+/// is no Display.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_load() {
+        let s = Settings::from_sources(None, env(&[])).unwrap();
+        assert_eq!(s.server.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.public_url(), "http://localhost:8080");
+        assert_eq!(s.brand, "Fulcrum");
+        assert!(s.database.url.is_empty());
+        assert!(!s.lever_configured());
+    }
+
+    #[test]
+    fn local_file_then_environment_override() {
+        let local = "brand = \"Acme\"\n[jobs]\nconcurrency = 3\n";
+        let s = Settings::from_sources(
+            Some(local),
+            env(&[
+                ("FULCRUM_BRAND", "Quiz"),
+                ("FULCRUM_BIND", "0.0.0.0:9000"),
+                ("FULCRUM__JOBS__LEASE_SECS", "5"),
+                ("LEVER_CLIENT_ID", "id"),
+                ("LEVER_CLIENT_SECRET", "secret"),
+                ("DATABASE_URL", ""),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.brand, "Quiz");
+        assert_eq!(s.jobs.concurrency, 3);
+        assert_eq!(s.jobs.lease_secs, 5);
+        assert_eq!(s.server.bind.port(), 9000);
+        assert!(s.lever_configured());
+        assert!(s.database.url.is_empty(), "an empty variable counts as unset");
+    }
+
+    #[test]
+    fn production_requires_a_secret_key() {
+        let err = Settings::from_sources(None, env(&[("FULCRUM_ENV", "production")])).err().unwrap();
+        assert!(err.to_string().contains("FULCRUM_SECRET_KEY"));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        assert!(Settings::from_sources(Some("[jobs]\nconcurency = 3\n"), env(&[])).is_err());
+        assert!(Settings::from_sources(None, env(&[("FULCRUM_BIND", "nope")])).is_err());
+        assert!(Settings::from_sources(None, env(&[("FULCRUM_ENV", "staging")])).is_err());
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Secret::new("hunter2");
+        assert_eq!(format!("{s:?}"), "[redacted]");
+    }
+}

@@ -1,0 +1,4 @@
+//! Pure logic, no I/O: what input is acceptable, which assessment a candidate gets, which
+//! stages trigger, how a score becomes a rating. The most unit-tested code in Fulcrum.
+
+pub mod email;

@@ -1,0 +1,63 @@
+//! The REST API under `/api/v1`: JSON in and out, authenticated with an organization's API
+//! key (`Authorization: Bearer …`), errors as `{"error": {"code", "message"}}`.
+
+use axum::{
+    Json, Router,
+    extract::{FromRequestParts, State},
+    http::{header, request::Parts},
+    routing::get,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::error::{ApiError, ApiResult, AppError};
+use crate::{app::AppState, crypto};
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/openapi.json", get(openapi)).route("/organization", get(organization))
+}
+
+/// The organization an API key belongs to.
+#[derive(Clone, Copy, Debug)]
+pub struct ApiClient {
+    pub org_id: Uuid,
+    pub key_id: Uuid,
+}
+
+impl FromRequestParts<AppState> for ApiClient {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| AppError::Unauthorized("Send an API key as `Authorization: Bearer <key>`.".into()))?;
+        let key = header
+            .strip_prefix("Bearer ")
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| AppError::Unauthorized("The Authorization header must be `Bearer <key>`.".into()))?;
+        let row = sqlx::query!(
+            "UPDATE api_keys SET last_used_at = now()
+             WHERE key_hash = $1 AND revoked_at IS NULL
+             RETURNING id, org_id",
+            crypto::hash_token(key)
+        )
+        .fetch_optional(&state.db)
+        .await?
+        .ok_or_else(|| AppError::Unauthorized("That API key is not valid (unknown or revoked).".into()))?;
+        Ok(Self { org_id: row.org_id, key_id: row.id })
+    }
+}
+
+async fn organization(State(state): State<AppState>, client: ApiClient) -> ApiResult<Json<Value>> {
+    let org = sqlx::query!("SELECT id, name, created_at FROM organizations WHERE id = $1", client.org_id)
+        .fetch_one(&state.db)
+        .await?;
+    Ok(Json(json!({ "id": org.id, "name": org.name, "created_at": org.created_at })))
+}
+
+async fn openapi() -> Json<Value> {
+    Json(serde_json::from_str(include_str!("openapi.json")).expect("openapi.json is valid JSON"))
+}

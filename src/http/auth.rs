@@ -1,0 +1,223 @@
+//! `/signup`, `/login`, `/logout`: plain HTML forms with CSRF protection, Argon2id
+//! passwords, and failed sign-ins counted per address and per client.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::{
+    extract::{ConnectInfo, FromRequestParts, State},
+    http::{HeaderMap, StatusCode, header, request::Parts},
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+
+use super::{
+    cookies,
+    csrf::{CsrfForm, CsrfToken, NoFields},
+    error::{AppError, AppResult},
+    layout::{Chrome, render},
+    session::{self, MaybeUser},
+};
+use crate::{
+    app::AppState,
+    domain::email::EmailAddress,
+    orgs::{self, NewUserError},
+};
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    chrome: Chrome,
+    email: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "signup.html")]
+struct SignupPage {
+    chrome: Chrome,
+    organization: String,
+    email: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+#[derive(Deserialize)]
+pub struct SignupForm {
+    #[serde(default)]
+    organization: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// The client's address, for counting failed sign-ins.
+pub struct ClientIp(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+        Ok(Self(ip.unwrap_or_else(|| "unknown".into())))
+    }
+}
+
+pub async fn login_page(
+    State(state): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    csrf: CsrfToken,
+) -> AppResult<Response> {
+    if user.is_some() {
+        return Ok(Redirect::to("/app").into_response());
+    }
+    let chrome = Chrome::new(&state, None, &csrf, "login").await?;
+    render(&LoginPage { chrome, email: String::new(), error: None })
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    csrf: CsrfToken,
+    CsrfForm(form): CsrfForm<LoginForm>,
+) -> AppResult<Response> {
+    if too_many_failures(&state, &form.email, &ip).await? {
+        let message = "Too many failed sign-ins. Wait a few minutes and try again.";
+        return refuse(&state, &csrf, &form.email, StatusCode::TOO_MANY_REQUESTS, message).await;
+    }
+    let user =
+        sqlx::query!("SELECT id, org_id, password_hash FROM users WHERE lower(email) = lower($1)", form.email.trim())
+            .fetch_optional(&state.db)
+            .await?;
+    let password = form.password.clone();
+    let hash = user.as_ref().map_or_else(|| orgs::dummy_hash().to_string(), |u| u.password_hash.clone());
+    let verified = tokio::task::spawn_blocking(move || orgs::verify_password(&password, &hash))
+        .await
+        .map_err(anyhow::Error::new)?;
+    let Some(user) = user.filter(|_| verified) else {
+        sqlx::query!("INSERT INTO login_failures (email, client_ip) VALUES ($1, $2)", form.email.trim(), ip)
+            .execute(&state.db)
+            .await?;
+        let message = "That email and password do not match an account.";
+        return refuse(&state, &csrf, &form.email, StatusCode::UNAUTHORIZED, message).await;
+    };
+    signed_in(&state, user.id, user.org_id).await
+}
+
+/// The sign-in form again, with what went wrong.
+async fn refuse(
+    state: &AppState,
+    csrf: &CsrfToken,
+    email: &str,
+    status: StatusCode,
+    message: &str,
+) -> AppResult<Response> {
+    let chrome = Chrome::new(state, None, csrf, "login").await?;
+    let page = LoginPage { chrome, email: email.trim().to_string(), error: Some(message.to_string()) };
+    Ok((status, render(&page)?).into_response())
+}
+
+async fn too_many_failures(state: &AppState, email: &str, ip: &str) -> Result<bool, sqlx::Error> {
+    let server = &state.settings.server;
+    let counts = sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE lower(email) = lower($1)) AS "by_email!",
+                  count(*) FILTER (WHERE client_ip = $2) AS "by_ip!"
+           FROM login_failures
+           WHERE at > now() - make_interval(secs => $3) AND (lower(email) = lower($1) OR client_ip = $2)"#,
+        email.trim(),
+        ip,
+        server.login_window_secs as f64,
+    )
+    .fetch_one(&state.db)
+    .await?;
+    Ok(counts.by_email >= server.login_max_failures || counts.by_ip >= server.login_max_failures_per_ip)
+}
+
+async fn signed_in(state: &AppState, user_id: uuid::Uuid, org_id: uuid::Uuid) -> AppResult<Response> {
+    let days = state.settings.server.session_days;
+    let token = session::start(&state.db, user_id, org_id, days).await?;
+    let cookie = cookies::set(cookies::SESSION, &token, days * 86_400, "Lax", state.settings.secure_cookies());
+    Ok((StatusCode::SEE_OTHER, [(header::SET_COOKIE, cookie), (header::LOCATION, "/app".parse().expect("static"))])
+        .into_response())
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> AppResult<Response> {
+    if let Some(token) = cookies::get(&headers, cookies::SESSION) {
+        session::end(&state.db, token).await?;
+    }
+    let cookie = cookies::clear(cookies::SESSION, state.settings.secure_cookies());
+    Ok((StatusCode::SEE_OTHER, [(header::SET_COOKIE, cookie), (header::LOCATION, "/login".parse().expect("static"))])
+        .into_response())
+}
+
+pub async fn signup_page(
+    State(state): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    csrf: CsrfToken,
+) -> AppResult<Response> {
+    if user.is_some() {
+        return Ok(Redirect::to("/app").into_response());
+    }
+    let chrome = Chrome::new(&state, None, &csrf, "signup").await?;
+    render(&SignupPage { chrome, organization: String::new(), email: String::new(), error: None })
+}
+
+pub async fn signup(
+    State(state): State<AppState>,
+    csrf: CsrfToken,
+    CsrfForm(form): CsrfForm<SignupForm>,
+) -> AppResult<Response> {
+    match create_org(&state, &form).await {
+        Ok(created) => signed_in(&state, created.admin_user_id, created.org_id).await,
+        Err(NewUserError::Database(e)) => Err(e.into()),
+        Err(NewUserError::Other(e)) => Err(AppError::Internal(e)),
+        Err(refused) => {
+            let status = match refused {
+                NewUserError::EmailTaken => StatusCode::CONFLICT,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            let chrome = Chrome::new(&state, None, &csrf, "signup").await?;
+            let page = SignupPage {
+                chrome,
+                organization: form.organization.trim().to_string(),
+                email: form.email.trim().to_string(),
+                error: Some(capitalise(&refused.to_string())),
+            };
+            Ok((status, render(&page)?).into_response())
+        }
+    }
+}
+
+async fn create_org(state: &AppState, form: &SignupForm) -> Result<orgs::CreatedOrg, NewUserError> {
+    orgs::check_org_name(&form.organization)?;
+    let email = EmailAddress::parse(&form.email).map_err(NewUserError::Invalid)?;
+    orgs::check_password(&form.password)?;
+    let password = form.password.clone();
+    let hash =
+        tokio::task::spawn_blocking(move || orgs::hash_password(&password)).await.map_err(anyhow::Error::new)??;
+    let mut tx = state.db.begin().await?;
+    let created = orgs::create_org(&mut tx, &form.organization, &email, &hash).await?;
+    tx.commit().await?;
+    tracing::info!(org_id = %created.org_id, "organization created");
+    Ok(created)
+}
+
+pub fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect::<String>() + ".",
+        None => String::new(),
+    }
+}

@@ -1,0 +1,153 @@
+//! One error type for every handler. Pages render it as an HTML error page, the REST API
+//! (through [`ApiError`]) as `{"error": {"code", "message"}}`. Internal detail is logged
+//! once, with its cause chain, and never sent to the client.
+
+use askama::Template;
+use axum::{
+    Json,
+    http::{StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+};
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    /// A page needs a signed-in user: pages redirect to the sign-in form.
+    #[error("sign in required")]
+    SignInRequired,
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    BadRequest(String),
+    /// Input that parsed but is not acceptable, with the field it is about.
+    #[error("{message}")]
+    Invalid { field: String, message: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    TooManyRequests(String),
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    #[error("the service is temporarily unavailable")]
+    Unavailable,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Invalid { field: field.to_string(), message: message.into() }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::SignInRequired | Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound => "not_found",
+            Self::SignInRequired | Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::BadRequest(_) => "bad_request",
+            Self::Invalid { .. } => "invalid",
+            Self::Conflict(_) => "conflict",
+            Self::TooManyRequests(_) => "too_many_requests",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::Unavailable => "unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    /// The text a client may see.
+    fn public_message(&self) -> String {
+        match self {
+            Self::Internal(_) => "Something went wrong on our side. It has been logged.".into(),
+            other => other.to_string(),
+        }
+    }
+
+    fn log(&self) {
+        if let Self::Internal(e) = self {
+            tracing::error!(error = %format!("{e:#}"), "request failed");
+        }
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(error: sqlx::Error) -> Self {
+        if crate::db::is_unavailable(&error) {
+            tracing::warn!(error = %error, "database unavailable");
+            Self::Unavailable
+        } else {
+            Self::Internal(anyhow::Error::new(error))
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    title: &'a str,
+    message: &'a str,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        self.log();
+        if matches!(self, Self::SignInRequired) {
+            return Redirect::to("/login").into_response();
+        }
+        let status = self.status();
+        let message = self.public_message();
+        let page = ErrorPage {
+            status: status.as_u16(),
+            title: status.canonical_reason().unwrap_or("Error"),
+            message: &message,
+        };
+        match page.render() {
+            Ok(html) => (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response(),
+            Err(_) => (status, message).into_response(),
+        }
+    }
+}
+
+/// The REST API's face of [`AppError`].
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for ApiError {
+    fn from(error: E) -> Self {
+        Self(error.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let error = self.0;
+        error.log();
+        let mut body = json!({ "error": { "code": error.code(), "message": error.public_message() } });
+        if let AppError::Invalid { field, .. } = &error {
+            body["error"]["field"] = json!(field);
+        }
+        (error.status(), Json(body)).into_response()
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,38 @@
+//! Operations endpoints: `/healthz` (the process is up), `/readyz` (the database answers and
+//! every migration is applied), `/metrics` (Prometheus text).
+
+use axum::{
+    extract::State,
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+};
+
+use crate::{app::AppState, db};
+
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    match db::migrations_applied(&state.db).await {
+        Ok(true) => (StatusCode::OK, "ready").into_response(),
+        Ok(false) => (StatusCode::SERVICE_UNAVAILABLE, "migrations pending").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let jobs = sqlx::query!(r#"SELECT state AS "state!", count(*) AS "count!" FROM jobs GROUP BY state"#)
+        .fetch_all(&state.db)
+        .await
+        .map(|rows| rows.into_iter().map(|r| (r.state, r.count)).collect::<Vec<_>>())
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "counting jobs for /metrics");
+            Vec::new()
+        });
+    let body = state.metrics.render(&jobs);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
+}

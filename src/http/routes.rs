@@ -1,0 +1,32 @@
+//! Every URL Fulcrum answers, in one place.
+
+use axum::{
+    Router,
+    routing::{get, post},
+};
+
+use super::{api, app_pages, auth, health, static_files, team};
+use crate::app::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        // Operations
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .route("/static/app.css", get(static_files::stylesheet))
+        .route("/static/app.js", get(static_files::script))
+        // Signing in
+        .route("/", get(app_pages::home))
+        .route("/signup", get(auth::signup_page).post(auth::signup))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        // The web app
+        .route("/app", get(app_pages::dashboard))
+        .route("/app/settings/team", get(team::page).post(team::add_member))
+        .route("/app/settings/team/{id}/remove", post(team::remove_member))
+        .route("/app/settings/api-keys", get(team::api_keys_page).post(team::create_api_key))
+        .route("/app/settings/api-keys/{id}/revoke", post(team::revoke_api_key))
+        // REST API
+        .nest("/api/v1", api::routes())
+}

@@ -1,0 +1,3 @@
+//! One module per job kind.
+
+pub mod email;

@@ -1,0 +1,162 @@
+//! The durable job queue. A job is a serde struct with a kind name and a `run`; it is
+//! enqueued inside the caller's transaction, so the work exists exactly when the change that
+//! causes it does. Workers claim jobs with `FOR UPDATE SKIP LOCKED` under a lease, retry
+//! with backoff when an error can pass, fail at once when it cannot, and park ("pause") an
+//! organization's jobs while its Lever connection needs reconnecting.
+//!
+//! Jobs are idempotent by rule: a job may run more than once (a worker can die after the
+//! work but before recording it), so each kind checks what is already done.
+
+pub mod kinds;
+pub mod maintenance;
+mod queue;
+mod worker;
+
+use std::{collections::HashMap, future::Future, pin::Pin, sync::Arc, time::Duration};
+
+use chrono::{DateTime, Utc};
+use serde::{Serialize, de::DeserializeOwned};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+pub use queue::{FailedJob, failed_jobs, resume_org, retry_failed};
+pub use worker::{Worker, WorkerOptions};
+
+use crate::app::AppState;
+
+/// Postgres channel workers LISTEN on; enqueue NOTIFYs it (delivered at commit).
+pub const CHANNEL: &str = "fulcrum_jobs";
+
+/// One kind of work.
+pub trait Job: Serialize + DeserializeOwned + Send + 'static {
+    /// Stored in `jobs.kind`; never change it once jobs of this kind exist.
+    const KIND: &'static str;
+    /// Attempts before the job is marked failed (errors that cannot pass fail at once).
+    const MAX_ATTEMPTS: i32 = 10;
+    /// A run taking longer than this is treated as a failed attempt.
+    const TIMEOUT: Duration = Duration::from_secs(300);
+
+    /// The organization whose Lever account this job uses: its jobs pause together and
+    /// share workers fairly with other organizations.
+    fn org_id(&self) -> Option<Uuid> {
+        None
+    }
+
+    /// Jobs with the same key are the same logical work: while one is queued or running,
+    /// enqueuing another only asks it to run once more.
+    fn unique_key(&self) -> Option<String> {
+        None
+    }
+
+    fn run(self, ctx: JobContext) -> impl Future<Output = Result<(), JobError>> + Send;
+}
+
+/// What a running job gets besides its own payload.
+#[derive(Clone)]
+pub struct JobContext {
+    pub state: AppState,
+    pub job_id: i64,
+    /// 1 on the first run.
+    pub attempt: i32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Might pass on a later attempt (5xx, timeouts, connection errors): retried with
+    /// backoff until the kind's attempt limit.
+    #[error(transparent)]
+    Retry(anyhow::Error),
+    /// Will not pass by retrying (a 4xx, bad data): failed now, visible in the app.
+    #[error(transparent)]
+    Fail(anyhow::Error),
+    /// The organization's Lever connection needs reconnecting: parked without spending
+    /// the attempt, resumed by reconnecting.
+    #[error("paused: {0}")]
+    Pause(String),
+    /// Not now, and not the job's fault (e.g. Lever's rate limit): run again after the
+    /// delay without spending the attempt.
+    #[error("deferred for {0:?}: {1}")]
+    Defer(Duration, String),
+}
+
+impl From<anyhow::Error> for JobError {
+    fn from(error: anyhow::Error) -> Self {
+        Self::Retry(error)
+    }
+}
+
+impl From<sqlx::Error> for JobError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Retry(error.into())
+    }
+}
+
+type BoxFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
+type Runner = Arc<dyn Fn(JobContext, serde_json::Value) -> BoxFuture + Send + Sync>;
+
+/// The job kinds a worker can run.
+#[derive(Clone, Default)]
+pub struct Registry {
+    runners: HashMap<&'static str, (Runner, Duration)>,
+}
+
+impl Registry {
+    pub fn register<J: Job>(mut self) -> Self {
+        let runner: Runner = Arc::new(|ctx, payload| {
+            Box::pin(async move {
+                let job: J = serde_json::from_value(payload)
+                    .map_err(|e| JobError::Fail(anyhow::anyhow!("unreadable {} payload: {e}", J::KIND)))?;
+                job.run(ctx).await
+            })
+        });
+        self.runners.insert(J::KIND, (runner, J::TIMEOUT));
+        self
+    }
+
+    fn get(&self, kind: &str) -> Option<&(Runner, Duration)> {
+        self.runners.get(kind)
+    }
+}
+
+/// Every job kind Fulcrum runs.
+pub fn registry() -> Registry {
+    Registry::default()
+}
+
+/// Queues `job` to run now, in the caller's transaction. Returns the job id, or the id of
+/// the queued job with the same unique key.
+pub async fn enqueue<J: Job>(conn: &mut PgConnection, job: &J, now: DateTime<Utc>) -> sqlx::Result<i64> {
+    enqueue_at(conn, job, now).await
+}
+
+/// Queues `job` to run at `run_at` (business time: the app's clock).
+pub async fn enqueue_at<J: Job>(conn: &mut PgConnection, job: &J, run_at: DateTime<Utc>) -> sqlx::Result<i64> {
+    let payload = serde_json::to_value(job).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    queue::insert(conn, J::KIND, payload, job.org_id(), job.unique_key(), J::MAX_ATTEMPTS, run_at).await
+}
+
+/// Exponential backoff with full jitter: a random delay up to `base · 2^(attempt-1)`,
+/// capped, so retries of many jobs spread out instead of arriving together.
+pub fn backoff(attempt: i32, base: Duration, cap: Duration) -> Duration {
+    let exp = base.saturating_mul(2u32.saturating_pow(attempt.clamp(1, 30) as u32 - 1));
+    let ceiling = exp.min(cap);
+    ceiling.mul_f64(rand::random::<f64>()).max(Duration::from_millis(10))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_stays_under_the_cap() {
+        let base = Duration::from_secs(1);
+        let cap = Duration::from_secs(60);
+        for attempt in 1..40 {
+            let d = backoff(attempt, base, cap);
+            let ceiling = base.saturating_mul(2u32.saturating_pow(attempt as u32 - 1)).min(cap);
+            assert!(d <= ceiling.max(Duration::from_millis(10)), "attempt {attempt}: {d:?}");
+        }
+        let late: Vec<_> = (0..50).map(|_| backoff(10, base, cap)).collect();
+        assert!(late.iter().any(|d| *d > Duration::from_secs(5)), "jitter spreads over the range");
+    }
+}

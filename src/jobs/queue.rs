@@ -1,0 +1,295 @@
+//! The queue's SQL. Every state change after a claim names the lease it was claimed under,
+//! so a worker that lost its lease (and whose job someone else now runs) changes nothing.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+pub(super) async fn insert(
+    conn: &mut PgConnection,
+    kind: &str,
+    payload: serde_json::Value,
+    org_id: Option<Uuid>,
+    unique_key: Option<String>,
+    max_attempts: i32,
+    run_at: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    // A duplicate of queued work moves it no later; a duplicate of running work asks for
+    // one more run after this one (the running job may have read its inputs already).
+    sqlx::query_scalar!(
+        r#"WITH job AS (
+               INSERT INTO jobs (kind, payload, org_id, unique_key, max_attempts, run_at)
+               VALUES ($1, $2, $3, $4, $5, $6)
+               ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('queued', 'running', 'paused')
+               DO UPDATE SET
+                   rerun = jobs.rerun OR jobs.state = 'running',
+                   run_at = CASE WHEN jobs.state = 'queued' THEN least(jobs.run_at, EXCLUDED.run_at) ELSE jobs.run_at END
+               RETURNING id
+           )
+           SELECT job.id AS "id!" FROM job, LATERAL (SELECT pg_notify('fulcrum_jobs', '')) AS wake"#,
+        kind,
+        payload,
+        org_id,
+        unique_key,
+        max_attempts,
+        run_at,
+    )
+    .fetch_one(conn)
+    .await
+}
+
+#[derive(Debug)]
+pub(super) struct Claimed {
+    pub id: i64,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub attempts: i32,
+    pub lease: Uuid,
+}
+
+/// Claims up to `limit` due jobs for `worker`, at most `per_org` of them for any one
+/// organization, skipping organizations whose Lever budget is already spoken for over the
+/// next second (their jobs would only wait on the rate limit while holding a worker).
+pub(super) async fn claim(
+    pool: &PgPool,
+    worker: &str,
+    now: DateTime<Utc>,
+    limit: i32,
+    per_org: i32,
+    lease_secs: f64,
+) -> sqlx::Result<Vec<Claimed>> {
+    // SKIP LOCKED: rows another worker is claiming right now are passed over rather than
+    // waited for, so claimers never queue up behind each other.
+    sqlx::query_as!(
+        Claimed,
+        r#"WITH candidates AS (
+               SELECT id, org_id FROM jobs
+               WHERE state = 'queued' AND run_at <= $1
+                 AND (org_id IS NULL OR org_id NOT IN (
+                       SELECT c.org_id FROM lever_connections c
+                       JOIN lever_rate r ON r.account_id = c.account_id
+                       WHERE r.next_slot > clock_timestamp() + interval '1 second'))
+               ORDER BY run_at, id
+               LIMIT $2 * 4
+               FOR UPDATE SKIP LOCKED
+           ), picked AS (
+               SELECT id FROM (
+                   SELECT id, org_id, row_number() OVER (PARTITION BY org_id ORDER BY id) AS n
+                   FROM candidates
+               ) ranked
+               WHERE org_id IS NULL OR n <= $3::int
+               ORDER BY id
+               LIMIT $2
+           )
+           UPDATE jobs SET
+               state = 'running',
+               attempts = attempts + 1,
+               lease = gen_random_uuid(),
+               lease_until = now() + make_interval(secs => $4),
+               locked_by = $5,
+               started_at = now()
+           FROM picked WHERE jobs.id = picked.id
+           RETURNING jobs.id, jobs.kind, jobs.payload, jobs.attempts, jobs.lease AS "lease!""#,
+        now,
+        limit,
+        per_org,
+        lease_secs,
+        worker,
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Marks jobs done (or queues them again at once when a rerun was asked for meanwhile).
+pub(super) async fn complete(pool: &PgPool, ids: &[i64], leases: &[Uuid], now: DateTime<Utc>) -> sqlx::Result<u64> {
+    let done = sqlx::query!(
+        r#"UPDATE jobs SET
+               state = CASE WHEN rerun THEN 'queued' ELSE 'done' END,
+               attempts = CASE WHEN rerun THEN 0 ELSE attempts END,
+               run_at = CASE WHEN rerun THEN $3 ELSE run_at END,
+               finished_at = CASE WHEN rerun THEN NULL ELSE now() END,
+               rerun = false, lease = NULL, lease_until = NULL
+           FROM unnest($1::bigint[], $2::uuid[]) AS finished(id, lease)
+           WHERE jobs.id = finished.id AND jobs.lease = finished.lease AND jobs.state = 'running'
+           RETURNING jobs.state"#,
+        ids,
+        leases,
+        now,
+    )
+    .fetch_all(pool)
+    .await?;
+    if done.iter().any(|row| row.state == "queued") {
+        sqlx::query!("SELECT pg_notify('fulcrum_jobs', '')").execute(pool).await?;
+    }
+    Ok(done.len() as u64)
+}
+
+/// After a failed attempt: queued again at `run_at`, or failed for good when `permanent`
+/// or out of attempts. The error is kept either way.
+pub(super) async fn fail_attempt(
+    pool: &PgPool,
+    id: i64,
+    lease: Uuid,
+    error: &str,
+    permanent: bool,
+    run_at: DateTime<Utc>,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar!(
+        r#"UPDATE jobs SET
+               state = CASE WHEN $4 OR attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
+               finished_at = CASE WHEN $4 OR attempts >= max_attempts THEN now() END,
+               run_at = $5, last_error = $3, rerun = false, lease = NULL, lease_until = NULL
+           WHERE id = $1 AND lease = $2 AND state = 'running'
+           RETURNING state"#,
+        id,
+        lease,
+        error,
+        permanent,
+        run_at,
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// Gives a claimed job back without spending its attempt: to run again at `run_at`, or
+/// parked until its organization reconnects Lever. The connection row is read FOR SHARE
+/// so a reconnect committing at this moment is seen rather than missed.
+pub(super) async fn give_back(
+    pool: &PgPool,
+    id: i64,
+    lease: Uuid,
+    pause: bool,
+    note: &str,
+    run_at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        r#"WITH connection AS (
+               SELECT c.status FROM jobs j JOIN lever_connections c ON c.org_id = j.org_id
+               WHERE j.id = $1 FOR SHARE OF c
+           )
+           UPDATE jobs SET
+               state = CASE WHEN $3 AND coalesce((SELECT status FROM connection), '') <> 'connected'
+                            THEN 'paused' ELSE 'queued' END,
+               attempts = greatest(attempts - 1, 0),
+               run_at = $5, last_error = $4, lease = NULL, lease_until = NULL
+           WHERE id = $1 AND lease = $2 AND state = 'running'"#,
+        id,
+        lease,
+        pause,
+        note,
+        run_at,
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Keeps a live worker's leases from running out.
+pub(super) async fn extend_leases(pool: &PgPool, leases: &[Uuid], lease_secs: f64) -> sqlx::Result<u64> {
+    let extended = sqlx::query!(
+        "UPDATE jobs SET lease_until = now() + make_interval(secs => $2)
+         WHERE lease = ANY($1) AND state = 'running'",
+        leases,
+        lease_secs,
+    )
+    .execute(pool)
+    .await?;
+    Ok(extended.rows_affected())
+}
+
+/// Hands the jobs of dead workers (leases run out) to whoever claims next. Their attempt
+/// counts: a job that kills its worker every time must not loop forever.
+pub(super) async fn reap_expired(pool: &PgPool, now: DateTime<Utc>) -> sqlx::Result<u64> {
+    let reaped = sqlx::query!(
+        "UPDATE jobs SET
+             state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
+             finished_at = CASE WHEN attempts >= max_attempts THEN now() END,
+             last_error = 'the worker running this job stopped responding (lease expired)',
+             run_at = $1, lease = NULL, lease_until = NULL
+         WHERE state = 'running' AND lease_until < now()",
+        now,
+    )
+    .execute(pool)
+    .await?;
+    if reaped.rows_affected() > 0 {
+        sqlx::query!("SELECT pg_notify('fulcrum_jobs', '')").execute(pool).await?;
+    }
+    Ok(reaped.rows_affected())
+}
+
+/// Queues the parked jobs of an organization whose Lever connection works again.
+pub async fn resume_org(conn: &mut PgConnection, org_id: Uuid, now: DateTime<Utc>) -> sqlx::Result<u64> {
+    let resumed = sqlx::query!(
+        "UPDATE jobs SET state = 'queued', run_at = $2 WHERE org_id = $1 AND state = 'paused'",
+        org_id,
+        now,
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!("SELECT pg_notify('fulcrum_jobs', '')").execute(conn).await?;
+    Ok(resumed.rows_affected())
+}
+
+/// Safety net for [`resume_org`]: parked jobs of connected organizations go back to the
+/// queue (a job can park itself in the instant a reconnect commits).
+pub(super) async fn resume_connected(pool: &PgPool, now: DateTime<Utc>) -> sqlx::Result<u64> {
+    let resumed = sqlx::query!(
+        "UPDATE jobs SET state = 'queued', run_at = $1
+         WHERE state = 'paused'
+           AND org_id IN (SELECT org_id FROM lever_connections WHERE status = 'connected')",
+        now,
+    )
+    .execute(pool)
+    .await?;
+    Ok(resumed.rows_affected())
+}
+
+/// Deletes finished jobs past the retention window.
+pub(super) async fn prune(pool: &PgPool, retention_days: i64) -> sqlx::Result<u64> {
+    let pruned = sqlx::query!(
+        "DELETE FROM jobs WHERE state = 'done' AND finished_at < now() - make_interval(days => $1)",
+        retention_days as i32,
+    )
+    .execute(pool)
+    .await?;
+    Ok(pruned.rows_affected())
+}
+
+pub struct FailedJob {
+    pub id: i64,
+    pub kind: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub payload: serde_json::Value,
+}
+
+/// An organization's failed jobs, newest first.
+pub async fn failed_jobs(pool: &PgPool, org_id: Uuid) -> sqlx::Result<Vec<FailedJob>> {
+    sqlx::query_as!(
+        FailedJob,
+        "SELECT id, kind, attempts, last_error, finished_at, payload FROM jobs
+         WHERE org_id = $1 AND state = 'failed' ORDER BY finished_at DESC LIMIT 200",
+        org_id
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Queues a failed job again with fresh attempts. False if it is not this organization's
+/// failed job.
+pub async fn retry_failed(pool: &PgPool, org_id: Uuid, id: i64, now: DateTime<Utc>) -> sqlx::Result<bool> {
+    let retried = sqlx::query!(
+        "UPDATE jobs SET state = 'queued', attempts = 0, run_at = $3, finished_at = NULL
+         WHERE id = $1 AND org_id = $2 AND state = 'failed'",
+        id,
+        org_id,
+        now,
+    )
+    .execute(pool)
+    .await?;
+    if retried.rows_affected() > 0 {
+        sqlx::query!("SELECT pg_notify('fulcrum_jobs', '')").execute(pool).await?;
+    }
+    Ok(retried.rows_affected() > 0)
+}

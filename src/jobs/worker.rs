@@ -1,0 +1,360 @@
+//! The worker: claims jobs in batches when woken (LISTEN/NOTIFY, with polling as a
+//! fallback), runs each on its own task, and records outcomes. Completions are batched into
+//! one statement, leases of running jobs are extended while they run, and dead workers'
+//! jobs are reaped. On shutdown it stops claiming, lets running jobs finish for a grace
+//! period, and gives back the ones that do not.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use futures_util::FutureExt;
+use tokio::{
+    sync::{Notify, Semaphore, mpsc},
+    task::JoinHandle,
+};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::{JobContext, JobError, Registry, backoff, queue};
+use crate::app::AppState;
+
+#[derive(Clone, Debug)]
+pub struct WorkerOptions {
+    pub concurrency: usize,
+    /// At most this many jobs of one organization per claim (fairness).
+    pub per_org_claim: i32,
+    pub lease: Duration,
+    pub poll_interval: Duration,
+    /// How long running jobs get to finish after shutdown is asked for.
+    pub shutdown_grace: Duration,
+    /// How often leases are reaped, parked jobs of connected organizations resumed.
+    pub maintenance_interval: Duration,
+}
+
+impl WorkerOptions {
+    pub fn from_settings(settings: &crate::config::Settings) -> Self {
+        let lease = Duration::from_secs(settings.jobs.lease_secs);
+        Self {
+            concurrency: settings.jobs.concurrency,
+            per_org_claim: 4,
+            lease,
+            poll_interval: Duration::from_millis(settings.jobs.poll_interval_ms),
+            shutdown_grace: Duration::from_secs(20),
+            maintenance_interval: (lease / 6).clamp(Duration::from_millis(200), Duration::from_secs(5)),
+        }
+    }
+}
+
+pub struct Worker {
+    state: AppState,
+    registry: Arc<Registry>,
+    options: WorkerOptions,
+    id: String,
+}
+
+enum Outcome {
+    Done,
+    Failed { error: String, permanent: bool, attempt: i32 },
+    GiveBack { pause: bool, note: String, after: Duration },
+}
+
+struct Finished {
+    id: i64,
+    lease: Uuid,
+    outcome: Outcome,
+}
+
+/// Jobs this worker is running: lease → task, for lease extension and shutdown.
+type InFlight = Arc<Mutex<HashMap<Uuid, (i64, tokio::task::AbortHandle)>>>;
+
+impl Worker {
+    pub fn new(state: AppState, registry: Registry) -> Self {
+        let options = WorkerOptions::from_settings(&state.settings);
+        Self::with_options(state, registry, options)
+    }
+
+    pub fn with_options(state: AppState, registry: Registry, options: WorkerOptions) -> Self {
+        let id = format!("{}-{}", hostname(), &Uuid::new_v4().to_string()[..8]);
+        Self { state, registry: Arc::new(registry), options, id }
+    }
+
+    /// Runs until `shutdown` fires and running jobs are finished or given back.
+    pub fn spawn(self, shutdown: CancellationToken) -> JoinHandle<()> {
+        tokio::spawn(self.run(shutdown))
+    }
+
+    async fn run(self, shutdown: CancellationToken) {
+        let wake = Arc::new(Notify::new());
+        let stop_helpers = CancellationToken::new();
+        let in_flight: InFlight = Arc::default();
+        let (done_tx, done_rx) = mpsc::unbounded_channel();
+
+        let listener = tokio::spawn(listen(self.state.clone(), wake.clone(), stop_helpers.clone()));
+        let recorder = tokio::spawn(record(self.state.clone(), done_rx));
+        let keeper = tokio::spawn(keep_leases(
+            self.state.clone(),
+            in_flight.clone(),
+            self.options.clone(),
+            stop_helpers.clone(),
+        ));
+        let maintenance =
+            tokio::spawn(maintain(self.state.clone(), self.options.clone(), wake.clone(), stop_helpers.clone()));
+
+        let slots = Arc::new(Semaphore::new(self.options.concurrency));
+        tracing::info!(worker = %self.id, concurrency = self.options.concurrency, "worker started");
+        while !shutdown.is_cancelled() {
+            let free = slots.available_permits();
+            if free == 0 {
+                tokio::select! {
+                    permit = slots.clone().acquire_owned() => drop(permit),
+                    _ = shutdown.cancelled() => break,
+                }
+                continue;
+            }
+            let now = self.state.clock.now();
+            let lease_secs = self.options.lease.as_secs_f64();
+            let claimed =
+                queue::claim(&self.state.db, &self.id, now, free as i32, self.options.per_org_claim, lease_secs).await;
+            let claimed = match claimed {
+                Ok(jobs) => jobs,
+                Err(e) => {
+                    tracing::warn!(error = %e, "claiming jobs failed; retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(self.options.poll_interval) => {}
+                        _ = shutdown.cancelled() => {}
+                    }
+                    continue;
+                }
+            };
+            let got = claimed.len();
+            for job in claimed {
+                let permit = slots.clone().try_acquire_owned().expect("claimed no more than the free slots");
+                self.start(job, permit, &in_flight, &done_tx);
+            }
+            if got < free {
+                // Drained for now: wait for a NOTIFY, the poll interval, or shutdown.
+                tokio::select! {
+                    _ = wake.notified() => {}
+                    _ = tokio::time::sleep(self.options.poll_interval) => {}
+                    _ = shutdown.cancelled() => {}
+                }
+            }
+        }
+
+        // Shutdown: running jobs get a grace period, then are given back unfinished.
+        let all = self.options.concurrency as u32;
+        if tokio::time::timeout(self.options.shutdown_grace, slots.acquire_many(all)).await.is_err() {
+            let leftovers: Vec<(Uuid, (i64, tokio::task::AbortHandle))> =
+                in_flight.lock().expect("in-flight lock poisoned").drain().collect();
+            tracing::warn!(count = leftovers.len(), "giving back jobs still running at shutdown");
+            for (lease, (id, task)) in leftovers {
+                task.abort();
+                let now = self.state.clock.now();
+                if let Err(e) = queue::give_back(&self.state.db, id, lease, false, "worker shut down", now).await {
+                    tracing::warn!(error = %e, job = id, "giving back a job");
+                }
+            }
+        }
+        drop(done_tx);
+        let _ = recorder.await;
+        stop_helpers.cancel();
+        let _ = tokio::join!(listener, keeper, maintenance);
+        tracing::info!(worker = %self.id, "worker stopped");
+    }
+
+    fn start(
+        &self,
+        job: queue::Claimed,
+        permit: tokio::sync::OwnedSemaphorePermit,
+        in_flight: &InFlight,
+        done: &mpsc::UnboundedSender<Finished>,
+    ) {
+        let ctx = JobContext { state: self.state.clone(), job_id: job.id, attempt: job.attempts };
+        let registry = self.registry.clone();
+        let in_flight_for_task = in_flight.clone();
+        let done = done.clone();
+        let (id, lease, kind, attempt) = (job.id, job.lease, job.kind.clone(), job.attempts);
+        // Registered before the task can finish and unregister itself.
+        let mut guard = in_flight.lock().expect("in-flight lock poisoned");
+        let task = tokio::spawn(async move {
+            let outcome = run_one(&registry, &kind, ctx, job.payload).await;
+            in_flight_for_task.lock().expect("in-flight lock poisoned").remove(&lease);
+            let outcome = match outcome {
+                Ok(()) => Outcome::Done,
+                Err(JobError::Retry(e)) => Outcome::Failed { error: format!("{e:#}"), permanent: false, attempt },
+                Err(JobError::Fail(e)) => Outcome::Failed { error: format!("{e:#}"), permanent: true, attempt },
+                Err(JobError::Pause(why)) => Outcome::GiveBack { pause: true, note: why, after: Duration::ZERO },
+                Err(JobError::Defer(after, why)) => Outcome::GiveBack { pause: false, note: why, after },
+            };
+            if let Outcome::Failed { error, permanent, .. } = &outcome {
+                tracing::warn!(job = id, kind = %kind, attempt, permanent, error = %error, "job failed");
+            }
+            let _ = done.send(Finished { id, lease, outcome });
+            drop(permit);
+        });
+        guard.insert(lease, (id, task.abort_handle()));
+    }
+}
+
+/// Runs one job with its kind's timeout, turning a panic into a retryable failure.
+async fn run_one(registry: &Registry, kind: &str, ctx: JobContext, payload: serde_json::Value) -> Result<(), JobError> {
+    let Some((runner, timeout)) = registry.get(kind) else {
+        return Err(JobError::Fail(anyhow::anyhow!("no worker knows job kind {kind:?}")));
+    };
+    let run = std::panic::AssertUnwindSafe(runner(ctx, payload)).catch_unwind();
+    match tokio::time::timeout(*timeout, run).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(_)) => Err(JobError::Retry(anyhow::anyhow!("the job panicked"))),
+        Err(_) => Err(JobError::Retry(anyhow::anyhow!("the job took longer than {timeout:?}"))),
+    }
+}
+
+/// Records outcomes; successes are batched into one statement per wake-up.
+async fn record(state: AppState, mut done: mpsc::UnboundedReceiver<Finished>) {
+    let mut batch = Vec::with_capacity(512);
+    while done.recv_many(&mut batch, 1024).await > 0 {
+        let (mut ids, mut leases) = (Vec::new(), Vec::new());
+        for finished in batch.drain(..) {
+            match finished.outcome {
+                Outcome::Done => {
+                    ids.push(finished.id);
+                    leases.push(finished.lease);
+                }
+                other => record_other(&state, finished.id, finished.lease, other).await,
+            }
+        }
+        if !ids.is_empty() {
+            state.metrics.job_finished_n("done", ids.len() as u64);
+            let now = state.clock.now();
+            let mut delay = Duration::from_millis(50);
+            while let Err(e) = queue::complete(&state.db, &ids, &leases, now).await {
+                // The work is done; only the record is missing. Keep trying while the
+                // leases last, after which the jobs run again (and find their work done).
+                tracing::warn!(error = %e, count = ids.len(), "recording finished jobs failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+                if delay >= Duration::from_secs(2) && state.db.is_closed() {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+async fn record_other(state: &AppState, id: i64, lease: Uuid, outcome: Outcome) {
+    let now = state.clock.now();
+    let result = match outcome {
+        Outcome::Done => unreachable!("batched by the caller"),
+        Outcome::Failed { error, permanent, attempt } => {
+            let retry_at = now
+                + chrono::Duration::from_std(backoff(attempt, Duration::from_secs(2), Duration::from_secs(600)))
+                    .unwrap_or_default();
+            let error: String = error.chars().take(4000).collect();
+            match queue::fail_attempt(&state.db, id, lease, &error, permanent, retry_at).await {
+                Ok(Some(s)) if s == "failed" => {
+                    state.metrics.job_finished("failed");
+                    Ok(())
+                }
+                Ok(_) => {
+                    state.metrics.job_finished("retry");
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
+        }
+        Outcome::GiveBack { pause, note, after } => {
+            state.metrics.job_finished(if pause { "paused" } else { "deferred" });
+            let at = now + chrono::Duration::from_std(after).unwrap_or_default();
+            queue::give_back(&state.db, id, lease, pause, &note, at).await
+        }
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, job = id, "recording a job outcome failed; its lease will expire and it will run again");
+    }
+}
+
+/// LISTEN for enqueues. On a lost connection it reconnects; polling covers the gap.
+async fn listen(state: AppState, wake: Arc<Notify>, stop: CancellationToken) {
+    loop {
+        let mut listener = match sqlx::postgres::PgListener::connect_with(&state.db).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::debug!(error = %e, "LISTEN connection failed");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                    _ = stop.cancelled() => return,
+                }
+            }
+        };
+        if listener.listen(super::CHANNEL).await.is_err() {
+            continue;
+        }
+        loop {
+            tokio::select! {
+                message = listener.recv() => match message {
+                    Ok(_) => wake.notify_one(),
+                    Err(_) => break,
+                },
+                _ = stop.cancelled() => return,
+            }
+        }
+    }
+}
+
+async fn keep_leases(state: AppState, in_flight: InFlight, options: WorkerOptions, stop: CancellationToken) {
+    let every = options.lease / 3;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.cancelled() => return,
+        }
+        let leases: Vec<Uuid> = in_flight.lock().expect("in-flight lock poisoned").keys().copied().collect();
+        if leases.is_empty() {
+            continue;
+        }
+        if let Err(e) = queue::extend_leases(&state.db, &leases, options.lease.as_secs_f64()).await {
+            tracing::warn!(error = %e, "extending job leases failed");
+        }
+    }
+}
+
+/// Reaps dead workers' jobs, resumes parked jobs of reconnected organizations, prunes old
+/// jobs and deliveries.
+async fn maintain(state: AppState, options: WorkerOptions, wake: Arc<Notify>, stop: CancellationToken) {
+    let mut last_prune: Option<tokio::time::Instant> = None;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(options.maintenance_interval) => {}
+            _ = stop.cancelled() => return,
+        }
+        let now = state.clock.now();
+        match queue::reap_expired(&state.db, now).await {
+            Ok(n) if n > 0 => {
+                tracing::warn!(count = n, "handed back jobs of a worker that stopped responding");
+                wake.notify_one();
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, "reaping expired leases failed"),
+        }
+        if let Ok(n) = queue::resume_connected(&state.db, now).await
+            && n > 0
+        {
+            wake.notify_one();
+        }
+        if last_prune.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
+            last_prune = Some(tokio::time::Instant::now());
+            if let Err(e) = crate::jobs::maintenance::prune(&state).await {
+                tracing::warn!(error = %format!("{e:#}"), "pruning old rows failed");
+            }
+        }
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "worker".into())
+}

@@ -1,0 +1,328 @@
+//! Calls to Lever's API for one organization: a fresh token (refreshed ahead of expiry and
+//! after a 401), a slot from the account's budget before every request, in-call retries
+//! for answers that say "not now" (429, 503), and typed errors that say whether the write
+//! might have applied.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{
+    LeverError, connection,
+    ratelimit::{self, Budget},
+    types::{self, Opportunity, Posting, Stage},
+};
+use crate::{app::AppState, jobs::backoff};
+
+/// Attempts within one call for answers that certainly did not apply (429, 503).
+const TRIES: u32 = 4;
+
+pub struct Api<'a> {
+    state: &'a AppState,
+    pub org_id: Uuid,
+    pub account_id: String,
+    token: String,
+}
+
+impl<'a> Api<'a> {
+    /// The API for `org_id`'s Lever account; `NeedsReconnect` when it has none.
+    pub async fn for_org(state: &'a AppState, org_id: Uuid) -> Result<Self, LeverError> {
+        let token = connection::access_token(state, org_id, None).await?;
+        Ok(Self { state, org_id, account_id: token.account_id, token: token.access_token })
+    }
+
+    fn budget(&self) -> Budget {
+        let s = &self.state.lever.settings;
+        Budget::new(s.requests_per_second, s.burst)
+    }
+
+    /// Sends one request, retrying in place while Lever says "not now".
+    async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<Value, LeverError> {
+        let write = method != Method::GET;
+        let url = format!("{}{}", self.state.lever.settings.api_url.trim_end_matches('/'), path);
+        let mut refreshed = false;
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            ratelimit::acquire(&self.state.db, &self.account_id, self.budget())
+                .await
+                .map_err(|e| LeverError::Unavailable(format!("rate limit bookkeeping: {e}")))?;
+            let mut request = self.state.lever.http.request(method.clone(), &url).bearer_auth(&self.token).query(query);
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let response = match request.send().await {
+                Ok(response) => response,
+                Err(e) => {
+                    self.state.metrics.lever_call(if e.is_timeout() { "timeout" } else { "error" });
+                    let connect = e.is_connect();
+                    let what = describe(e);
+                    // A write may have reached Lever before the connection failed.
+                    let may_have_applied = write && !connect;
+                    if may_have_applied {
+                        return Err(LeverError::Uncertain(what));
+                    }
+                    if tries >= TRIES {
+                        return Err(LeverError::Unavailable(what));
+                    }
+                    tokio::time::sleep(backoff(tries as i32, Duration::from_millis(200), Duration::from_secs(4))).await;
+                    continue;
+                }
+            };
+            let status = response.status();
+            self.state.metrics.lever_call(status.as_str());
+            let retry_after = retry_after(&response);
+            let text = response.text().await.unwrap_or_default();
+            if status.is_success() {
+                if text.trim().is_empty() {
+                    return Ok(Value::Null);
+                }
+                return serde_json::from_str(&text).map_err(|e| LeverError::Malformed(format!("{path}: {e}")));
+            }
+            let message = error_message(&text);
+            match status {
+                StatusCode::UNAUTHORIZED if !refreshed => {
+                    refreshed = true;
+                    let stale = std::mem::take(&mut self.token);
+                    self.token = connection::access_token(self.state, self.org_id, Some(&stale)).await?.access_token;
+                }
+                StatusCode::UNAUTHORIZED => {
+                    return Err(LeverError::Unavailable(format!("Lever refused a freshly refreshed token: {message}")));
+                }
+                StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
+                    let pause = retry_after
+                        .unwrap_or_else(|| backoff(tries as i32, Duration::from_millis(500), Duration::from_secs(8)));
+                    ratelimit::back_off(&self.state.db, &self.account_id, pause)
+                        .await
+                        .map_err(|e| LeverError::Unavailable(format!("rate limit bookkeeping: {e}")))?;
+                    if tries >= TRIES {
+                        return Err(if status == StatusCode::TOO_MANY_REQUESTS {
+                            LeverError::RateLimited(pause)
+                        } else {
+                            LeverError::Unavailable(format!("503 from {path}"))
+                        });
+                    }
+                }
+                s if s.is_server_error() => {
+                    if write {
+                        return Err(LeverError::Uncertain(format!("{s} from {path}: {message}")));
+                    }
+                    if tries >= TRIES {
+                        return Err(LeverError::Unavailable(format!("{s} from {path}: {message}")));
+                    }
+                    tokio::time::sleep(backoff(tries as i32, Duration::from_millis(200), Duration::from_secs(4))).await;
+                }
+                StatusCode::FORBIDDEN => return Err(LeverError::Forbidden(message)),
+                StatusCode::NOT_FOUND => return Err(LeverError::NotFound(format!("{path}: {message}"))),
+                s => return Err(LeverError::Rejected { status: s.as_u16(), message }),
+            }
+        }
+    }
+
+    pub async fn get(&mut self, path: &str, query: &[(&str, &str)]) -> Result<Value, LeverError> {
+        self.send(Method::GET, path, query, None).await
+    }
+
+    async fn get_as<T: DeserializeOwned>(&mut self, path: &str, query: &[(&str, &str)]) -> Result<T, LeverError> {
+        let body = self.get(path, query).await?;
+        serde_json::from_value(types::unwrap_data(body)).map_err(|e| LeverError::Malformed(format!("{path}: {e}")))
+    }
+
+    /// Every page of a list endpoint.
+    pub async fn list(&mut self, path: &str, query: &[(&str, &str)]) -> Result<Vec<Value>, LeverError> {
+        let mut items = Vec::new();
+        let mut offset: Option<String> = None;
+        for _ in 0..100 {
+            let mut q: Vec<(&str, &str)> = query.to_vec();
+            q.push(("limit", "100"));
+            if let Some(o) = offset.as_deref() {
+                q.push(("offset", o));
+            }
+            let body = self.get(path, &q).await?;
+            if let Some(data) = body.get("data").and_then(Value::as_array) {
+                items.extend(data.iter().cloned());
+            } else if let Some(data) = body.as_array() {
+                items.extend(data.iter().cloned());
+            }
+            match (body.get("hasNext").and_then(Value::as_bool), body.get("next").and_then(Value::as_str)) {
+                (Some(true), Some(next)) => offset = Some(next.to_string()),
+                _ => break,
+            }
+        }
+        Ok(items)
+    }
+
+    pub async fn opportunity(&mut self, id: &str) -> Result<Opportunity, LeverError> {
+        self.get_as(&format!("/opportunities/{}", seg(id)), &[("expand", "applications")]).await
+    }
+
+    pub async fn posting(&mut self, id: &str) -> Result<Posting, LeverError> {
+        self.get_as(&format!("/postings/{}", seg(id)), &[]).await
+    }
+
+    pub async fn stages(&mut self) -> Result<Vec<Stage>, LeverError> {
+        let items = self.list("/stages", &[]).await?;
+        Ok(items.into_iter().filter_map(|v| serde_json::from_value(v).ok()).collect())
+    }
+
+    pub async fn add_tags(
+        &mut self,
+        opportunity: &str,
+        tags: &[String],
+        perform_as: Option<&str>,
+    ) -> Result<(), LeverError> {
+        self.tags("addTags", opportunity, tags, perform_as).await
+    }
+
+    pub async fn remove_tags(
+        &mut self,
+        opportunity: &str,
+        tags: &[String],
+        perform_as: Option<&str>,
+    ) -> Result<(), LeverError> {
+        self.tags("removeTags", opportunity, tags, perform_as).await
+    }
+
+    /// Tag changes are idempotent, so an uncertain outcome is simply tried again.
+    async fn tags(
+        &mut self,
+        action: &str,
+        opportunity: &str,
+        tags: &[String],
+        perform_as: Option<&str>,
+    ) -> Result<(), LeverError> {
+        let path = format!("/opportunities/{}/{action}", seg(opportunity));
+        let query: Vec<(&str, &str)> = perform_as.map(|u| ("perform_as", u)).into_iter().collect();
+        let body = json!({ "tags": tags });
+        let mut uncertain = 0;
+        loop {
+            match self.send(Method::POST, &path, &query, Some(&body)).await {
+                Err(LeverError::Uncertain(_)) if uncertain < 2 => uncertain += 1,
+                other => return other.map(|_| ()),
+            }
+        }
+    }
+
+    /// Adds a note; returns Lever's note id when it gives one.
+    pub async fn add_note(
+        &mut self,
+        opportunity: &str,
+        value: &str,
+        score: Option<u8>,
+        perform_as: Option<&str>,
+    ) -> Result<Option<String>, LeverError> {
+        let path = format!("/opportunities/{}/notes", seg(opportunity));
+        let query: Vec<(&str, &str)> = perform_as.map(|u| ("perform_as", u)).into_iter().collect();
+        let mut body = json!({ "value": value, "notifyFollowers": false });
+        if let Some(score) = score {
+            body["score"] = json!(score);
+        }
+        let answer = types::unwrap_data(self.send(Method::POST, &path, &query, Some(&body)).await?);
+        Ok(answer.get("noteId").or_else(|| answer.get("id")).and_then(Value::as_str).map(str::to_string))
+    }
+
+    pub async fn notes(&mut self, opportunity: &str) -> Result<Vec<Value>, LeverError> {
+        self.list(&format!("/opportunities/{}/notes", seg(opportunity)), &[]).await
+    }
+
+    pub async fn feedback_templates(&mut self) -> Result<Vec<Value>, LeverError> {
+        self.list("/feedback_templates", &[]).await
+    }
+
+    pub async fn create_feedback_template(&mut self, template: &Value) -> Result<Value, LeverError> {
+        Ok(types::unwrap_data(self.send(Method::POST, "/feedback_templates", &[], Some(template)).await?))
+    }
+
+    pub async fn add_feedback(
+        &mut self,
+        opportunity: &str,
+        perform_as: &str,
+        form: &Value,
+    ) -> Result<Value, LeverError> {
+        let path = format!("/opportunities/{}/feedback", seg(opportunity));
+        Ok(types::unwrap_data(self.send(Method::POST, &path, &[("perform_as", perform_as)], Some(form)).await?))
+    }
+
+    pub async fn feedback(&mut self, opportunity: &str) -> Result<Vec<Value>, LeverError> {
+        self.list(&format!("/opportunities/{}/feedback", seg(opportunity)), &[]).await
+    }
+
+    pub async fn create_webhook(&mut self, url: &str, event: &str) -> Result<Value, LeverError> {
+        let body = json!({ "url": url, "event": event, "configuration": { "conditions": {} } });
+        Ok(types::unwrap_data(self.send(Method::POST, "/webhooks", &[], Some(&body)).await?))
+    }
+
+    pub async fn delete_webhook(&mut self, id: &str) -> Result<(), LeverError> {
+        match self.send(Method::DELETE, &format!("/webhooks/{}", seg(id)), &[], None).await {
+            Ok(_) | Err(LeverError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Percent-encodes one path segment (ids come from webhook bodies).
+fn seg(id: &str) -> String {
+    id.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    let value = response.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse::<u64>().ok().map(|s| Duration::from_secs(s.min(300)))
+}
+
+/// Lever's `{"code", "message"}` error body, or the first part of whatever came.
+fn error_message(body: &str) -> String {
+    let parsed: Option<Value> = serde_json::from_str(body).ok();
+    let message = parsed.as_ref().and_then(|v| {
+        let message = v.get("message").and_then(Value::as_str);
+        let code = v.get("code").and_then(Value::as_str);
+        match (code, message) {
+            (Some(c), Some(m)) => Some(format!("{c}: {m}")),
+            (None, Some(m)) | (Some(m), None) => Some(m.to_string()),
+            _ => None,
+        }
+    });
+    message.unwrap_or_else(|| body.chars().take(200).collect())
+}
+
+fn describe(error: reqwest::Error) -> String {
+    if error.is_timeout() {
+        "timed out waiting for Lever".into()
+    } else if error.is_connect() {
+        "could not connect to Lever".into()
+    } else {
+        // Without the URL: it can carry query parameters.
+        error.without_url().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_segments_are_encoded() {
+        assert_eq!(seg("abc-123_x.y"), "abc-123_x.y");
+        assert_eq!(seg("../x?y"), "..%2Fx%3Fy");
+    }
+
+    #[test]
+    fn error_bodies_are_summarised() {
+        assert_eq!(error_message(r#"{"code":"Forbidden","message":"Missing scope"}"#), "Forbidden: Missing scope");
+        assert_eq!(error_message("plain"), "plain");
+    }
+}

@@ -1,0 +1,294 @@
+//! An organization's Lever connection and its token lifecycle.
+//!
+//! Access tokens live an hour and are refreshed ahead of expiry and after a 401. Refresh
+//! tokens rotate: each refresh spends the old one, so two processes refreshing at once
+//! would lose the account. A refresh therefore runs under the connection row's lock, and
+//! the rotated token is saved in the same transaction. Lever answering `invalid_grant`
+//! (access revoked) marks the connection `needs_reconnect`: its jobs pause, admins are
+//! emailed once and see a banner, and reconnecting resumes the jobs.
+
+use chrono::{DateTime, Duration, Utc};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::{CachedToken, LeverError, oauth};
+use crate::{app::AppState, jobs};
+
+pub struct Connection {
+    pub account_id: String,
+    pub status: String,
+    pub scopes: String,
+    pub lever_user_id: Option<String>,
+    pub authorized_at: DateTime<Utc>,
+    pub last_refreshed_at: DateTime<Utc>,
+    pub access_expires_at: DateTime<Utc>,
+    pub problem: Option<String>,
+    pub problem_since: Option<DateTime<Utc>>,
+}
+
+impl Connection {
+    pub fn connected(&self) -> bool {
+        self.status == "connected"
+    }
+}
+
+pub async fn get(db: &PgPool, org_id: Uuid) -> Result<Option<Connection>, sqlx::Error> {
+    sqlx::query_as!(
+        Connection,
+        "SELECT account_id, status, scopes, lever_user_id, authorized_at, last_refreshed_at, access_expires_at,
+                problem, problem_since
+         FROM lever_connections WHERE org_id = $1",
+        org_id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// The banner every page shows while the connection needs attention.
+pub async fn banner(db: &PgPool, org_id: Uuid) -> Result<Option<String>, sqlx::Error> {
+    let status = sqlx::query_scalar!("SELECT status FROM lever_connections WHERE org_id = $1", org_id)
+        .fetch_optional(db)
+        .await?;
+    Ok((status.as_deref() == Some("needs_reconnect")).then(|| {
+        "Lever access was revoked or has expired: candidates are not being invited and results are waiting. \
+         An admin needs to reconnect Lever."
+            .to_string()
+    }))
+}
+
+fn context(org_id: Uuid, which: &str) -> String {
+    format!("lever-{which}:{org_id}")
+}
+
+/// When to refresh proactively: a minute before expiry, or a quarter of the lifetime
+/// for short-lived tokens.
+fn refresh_after(expires_at: DateTime<Utc>, issued_at: DateTime<Utc>) -> DateTime<Utc> {
+    let margin = ((expires_at - issued_at) / 4).min(Duration::seconds(60));
+    expires_at - margin
+}
+
+/// A usable access token for the organization's account. `stale` is a token Lever just
+/// refused with 401: a different (newer) one is returned, refreshing if need be.
+pub async fn access_token(state: &AppState, org_id: Uuid, stale: Option<&str>) -> Result<CachedToken, LeverError> {
+    if stale.is_none()
+        && let Some(token) = state.lever.cached_token(org_id, Utc::now())
+    {
+        return Ok(token);
+    }
+    state.lever.forget_token(org_id);
+    let row = sqlx::query!(
+        "SELECT account_id, status, access_token, access_expires_at, last_refreshed_at, problem
+         FROM lever_connections WHERE org_id = $1",
+        org_id
+    )
+    .fetch_optional(&state.db)
+    .await
+    .map_err(db_error)?;
+    let Some(row) = row else {
+        return Err(LeverError::NeedsReconnect("Lever is not connected".into()));
+    };
+    if row.status != "connected" {
+        return Err(LeverError::NeedsReconnect(row.problem.unwrap_or_else(|| "Lever needs reconnecting".into())));
+    }
+    let access = decrypt(state, org_id, "access", &row.access_token)?;
+    let due = refresh_after(row.access_expires_at, row.last_refreshed_at);
+    if Some(access.as_str()) == stale || Utc::now() >= due {
+        return refresh(state, org_id, Some(&access)).await;
+    }
+    let token = CachedToken { account_id: row.account_id, access_token: access, refresh_after: due };
+    state.lever.cache_token(org_id, token.clone());
+    Ok(token)
+}
+
+/// Refreshes under the connection row's lock. If another process refreshed while we
+/// waited for the lock (the token is no longer `stale`), its token is used instead.
+pub async fn refresh(state: &AppState, org_id: Uuid, stale: Option<&str>) -> Result<CachedToken, LeverError> {
+    let mut tx = state.db.begin().await.map_err(db_error)?;
+    // The lock is held across the call to Lever's token endpoint on purpose: it is what
+    // keeps two processes from spending the same refresh token.
+    let row = sqlx::query!(
+        "SELECT account_id, status, access_token, refresh_token, access_expires_at, last_refreshed_at, problem
+         FROM lever_connections WHERE org_id = $1 FOR UPDATE",
+        org_id
+    )
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    let Some(row) = row else {
+        return Err(LeverError::NeedsReconnect("Lever is not connected".into()));
+    };
+    if row.status != "connected" {
+        return Err(LeverError::NeedsReconnect(row.problem.unwrap_or_else(|| "Lever needs reconnecting".into())));
+    }
+    let current = decrypt(state, org_id, "access", &row.access_token)?;
+    let due = refresh_after(row.access_expires_at, row.last_refreshed_at);
+    if Some(current.as_str()) != stale && Utc::now() < due {
+        tx.commit().await.map_err(db_error)?;
+        let token = CachedToken { account_id: row.account_id, access_token: current, refresh_after: due };
+        state.lever.cache_token(org_id, token.clone());
+        return Ok(token);
+    }
+    let refresh_token = decrypt(state, org_id, "refresh", &row.refresh_token)?;
+    match oauth::refresh(&state.lever, &refresh_token).await {
+        Ok(tokens) => {
+            let now = Utc::now();
+            let expires_at = now + Duration::from_std(tokens.expires_in).unwrap_or(Duration::hours(1));
+            sqlx::query!(
+                "UPDATE lever_connections
+                 SET access_token = $2, refresh_token = $3, access_expires_at = $4, last_refreshed_at = $5
+                 WHERE org_id = $1",
+                org_id,
+                state.cipher.encrypt(&tokens.access_token, &context(org_id, "access")),
+                state.cipher.encrypt(&tokens.refresh_token, &context(org_id, "refresh")),
+                expires_at,
+                now,
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+            tx.commit().await.map_err(db_error)?;
+            tracing::info!(%org_id, "refreshed the Lever access token");
+            let token = CachedToken {
+                account_id: row.account_id,
+                access_token: tokens.access_token,
+                refresh_after: refresh_after(expires_at, now),
+            };
+            state.lever.cache_token(org_id, token.clone());
+            Ok(token)
+        }
+        Err(oauth::OAuthError::InvalidGrant(detail)) => {
+            let problem = "Lever refused Fulcrum's access (it was revoked in Lever, or has expired). \
+                           Reconnect Lever to resume.";
+            tracing::warn!(%org_id, detail = %detail, "Lever refresh token refused: connection needs reconnecting");
+            mark_needs_reconnect(&mut tx, state, org_id, problem).await.map_err(db_error)?;
+            tx.commit().await.map_err(db_error)?;
+            Err(LeverError::NeedsReconnect(problem.into()))
+        }
+        Err(e) => Err(LeverError::Unavailable(e.to_string())),
+    }
+}
+
+/// Flags the connection, parks the organization's queued work and emails its admins
+/// (once: the email job is keyed by organization).
+async fn mark_needs_reconnect(
+    conn: &mut PgConnection,
+    state: &AppState,
+    org_id: Uuid,
+    problem: &str,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE lever_connections SET status = 'needs_reconnect', problem = $2, problem_since = now()
+         WHERE org_id = $1 AND status = 'connected'",
+        org_id,
+        problem,
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!("UPDATE jobs SET state = 'paused' WHERE org_id = $1 AND state = 'queued'", org_id)
+        .execute(&mut *conn)
+        .await?;
+    let email = crate::jobs::kinds::email::SendEmail::ReconnectNeeded { org_id };
+    jobs::enqueue(conn, &email, state.clock.now()).await?;
+    Ok(())
+}
+
+/// Stores a fresh connection from the OAuth callback and resumes parked work. Refuses an
+/// account another organization holds.
+pub async fn connect(
+    state: &AppState,
+    org_id: Uuid,
+    user_id: Uuid,
+    tokens: &oauth::Tokens,
+    claims: &oauth::Claims,
+) -> Result<(), ConnectError> {
+    let mut tx = state.db.begin().await?;
+    let holder = sqlx::query_scalar!("SELECT org_id FROM lever_connections WHERE account_id = $1", claims.account_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if holder.is_some_and(|holder| holder != org_id) {
+        return Err(ConnectError::AccountTaken);
+    }
+    let now = Utc::now();
+    let expires_at = now + Duration::from_std(tokens.expires_in).unwrap_or(Duration::hours(1));
+    let stored = sqlx::query!(
+        "INSERT INTO lever_connections (org_id, account_id, status, access_token, refresh_token, access_expires_at,
+                                        scopes, lever_user_id, connected_by, authorized_at, last_refreshed_at)
+         VALUES ($1, $2, 'connected', $3, $4, $5, $6, $7, $8, $9, $9)
+         ON CONFLICT (org_id) DO UPDATE SET
+             account_id = EXCLUDED.account_id, status = 'connected', access_token = EXCLUDED.access_token,
+             refresh_token = EXCLUDED.refresh_token, access_expires_at = EXCLUDED.access_expires_at,
+             scopes = EXCLUDED.scopes, lever_user_id = EXCLUDED.lever_user_id, connected_by = EXCLUDED.connected_by,
+             authorized_at = EXCLUDED.authorized_at, last_refreshed_at = EXCLUDED.last_refreshed_at,
+             expiry_warned_at = NULL, problem = NULL, problem_since = NULL",
+        org_id,
+        claims.account_id,
+        state.cipher.encrypt(&tokens.access_token, &context(org_id, "access")),
+        state.cipher.encrypt(&tokens.refresh_token, &context(org_id, "refresh")),
+        expires_at,
+        tokens.scope,
+        claims.user_id,
+        user_id,
+        now,
+    )
+    .execute(&mut *tx)
+    .await;
+    match stored {
+        Err(e) if crate::db::unique_violation(&e).is_some() => return Err(ConnectError::AccountTaken),
+        other => other?,
+    };
+    sqlx::query!("INSERT INTO lever_settings (org_id) VALUES ($1) ON CONFLICT DO NOTHING", org_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    state.lever.forget_token(org_id);
+    // After the commit, so a job parking itself meanwhile is caught by this or by the
+    // workers' periodic sweep.
+    let mut conn = state.db.acquire().await?;
+    jobs::resume_org(&mut conn, org_id, state.clock.now()).await?;
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("this Lever account is already connected to another organization")]
+    AccountTaken,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Forgets the tokens and parks the organization's work (webhook removal is the caller's).
+pub async fn disconnect(state: &AppState, org_id: Uuid) -> sqlx::Result<()> {
+    let mut tx = state.db.begin().await?;
+    sqlx::query!("DELETE FROM lever_connections WHERE org_id = $1", org_id).execute(&mut *tx).await?;
+    sqlx::query!("UPDATE jobs SET state = 'paused' WHERE org_id = $1 AND state = 'queued'", org_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    state.lever.forget_token(org_id);
+    Ok(())
+}
+
+fn decrypt(state: &AppState, org_id: Uuid, which: &str, ciphertext: &str) -> Result<String, LeverError> {
+    state.cipher.decrypt(ciphertext, &context(org_id, which)).map_err(|e| {
+        tracing::error!(%org_id, error = %e, "cannot decrypt the stored Lever token");
+        LeverError::NeedsReconnect(format!(
+            "the stored Lever credentials cannot be decrypted ({e}); was FULCRUM_SECRET_KEY changed? Reconnect Lever."
+        ))
+    })
+}
+
+fn db_error(e: sqlx::Error) -> LeverError {
+    LeverError::Unavailable(format!("database: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refreshes_a_minute_early_or_a_quarter_early_for_short_tokens() {
+        let now = Utc::now();
+        assert_eq!(refresh_after(now + Duration::hours(1), now), now + Duration::minutes(59));
+        assert_eq!(refresh_after(now + Duration::seconds(4), now), now + Duration::seconds(3));
+    }
+}

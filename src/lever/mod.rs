@@ -1,0 +1,133 @@
+//! Everything that talks to Lever: OAuth and the token lifecycle (`oauth`, `connection`),
+//! the API client (`client`) with its per-account rate limit (`ratelimit`), Lever's JSON
+//! shapes (`types`), and webhook signature verification (`webhook`).
+
+pub mod client;
+pub mod connection;
+pub mod oauth;
+pub mod ratelimit;
+pub mod types;
+pub mod webhook;
+
+use std::{collections::HashMap, sync::Mutex, time::Duration};
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+pub use client::Api;
+
+use crate::config::{LeverSettings, Settings};
+
+/// The scopes Fulcrum asks for (product.md, "Connecting Lever").
+pub const SCOPES: &[&str] = &[
+    "offline_access",
+    "opportunities:read:admin",
+    "opportunities:write:admin",
+    "notes:read:admin",
+    "notes:write:admin",
+    "stages:read:admin",
+    "tags:read:admin",
+    "postings:read:admin",
+    "users:read:admin",
+    "feedback:read:admin",
+    "feedback:write:admin",
+    "feedback_templates:read:admin",
+    "feedback_templates:write:admin",
+    "webhooks:read:admin",
+    "webhooks:write:admin",
+];
+
+/// Shared by every Lever call of this process: the HTTP client, settings, and access
+/// tokens already decrypted (so a call needs no database read for its token).
+pub struct Lever {
+    pub(crate) http: reqwest::Client,
+    pub(crate) settings: LeverSettings,
+    pub(crate) redirect_uri: String,
+    tokens: Mutex<HashMap<Uuid, CachedToken>>,
+}
+
+#[derive(Clone)]
+pub struct CachedToken {
+    pub account_id: String,
+    pub access_token: String,
+    pub refresh_after: DateTime<Utc>,
+}
+
+impl Lever {
+    pub fn new(settings: &Settings) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("Fulcrum/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_millis(settings.lever.request_timeout_ms))
+            // Lever routes EU accounts by redirecting.
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .build()?;
+        Ok(Self {
+            http,
+            settings: settings.lever.clone(),
+            redirect_uri: format!("{}/integrations/lever/callback", settings.public_url()),
+            tokens: Mutex::default(),
+        })
+    }
+
+    pub(crate) fn cached_token(&self, org_id: Uuid, now: DateTime<Utc>) -> Option<CachedToken> {
+        let tokens = self.tokens.lock().expect("token cache poisoned");
+        tokens.get(&org_id).filter(|t| t.refresh_after > now).cloned()
+    }
+
+    pub(crate) fn cache_token(&self, org_id: Uuid, token: CachedToken) {
+        self.tokens.lock().expect("token cache poisoned").insert(org_id, token);
+    }
+
+    pub fn forget_token(&self, org_id: Uuid) {
+        self.tokens.lock().expect("token cache poisoned").remove(&org_id);
+    }
+}
+
+/// What can go wrong talking to Lever, sorted by what a caller should do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum LeverError {
+    /// No connection, or Lever refused our refresh token: an admin must (re)connect.
+    #[error("Lever needs reconnecting: {0}")]
+    NeedsReconnect(String),
+    /// Lever kept answering 429; the account's budget is pushed back.
+    #[error("Lever's rate limit was reached")]
+    RateLimited(Duration),
+    /// 5xx, timeouts, connection errors on a request that certainly did not apply.
+    #[error("Lever is unavailable: {0}")]
+    Unavailable(String),
+    /// A write whose outcome is unknown (timeout, 500 after sending): it may have applied.
+    /// Read back before writing again.
+    #[error("Lever did not confirm the write: {0}")]
+    Uncertain(String),
+    /// 403: a scope or permission is missing in Lever.
+    #[error("Lever refused for lack of permission: {0}")]
+    Forbidden(String),
+    #[error("not found in Lever: {0}")]
+    NotFound(String),
+    /// Any other 4xx: retrying the same request will not help.
+    #[error("Lever rejected the request ({status}): {message}")]
+    Rejected { status: u16, message: String },
+    /// A 2xx whose body we could not understand.
+    #[error("unexpected answer from Lever: {0}")]
+    Malformed(String),
+}
+
+impl LeverError {
+    /// Whether the same request might succeed later.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::RateLimited(_) | Self::Unavailable(_) | Self::Uncertain(_) | Self::Malformed(_))
+    }
+}
+
+impl From<LeverError> for crate::jobs::JobError {
+    fn from(error: LeverError) -> Self {
+        use crate::jobs::JobError;
+        match error {
+            LeverError::NeedsReconnect(why) => JobError::Pause(why),
+            LeverError::RateLimited(after) => JobError::Defer(after, "Lever rate limit".into()),
+            e if e.is_retryable() => JobError::Retry(e.into()),
+            e => JobError::Fail(e.into()),
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! Organizations, their users and API keys: creation (shared by `/signup` and
+//! `fulcrum org create`), password hashing, and API key issue.
+
+use anyhow::Context;
+use argon2::{
+    Argon2,
+    password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash},
+};
+use serde::Serialize;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::{crypto, domain::email::EmailAddress};
+
+pub const MIN_PASSWORD_LEN: usize = 10;
+const MAX_PASSWORD_LEN: usize = 256;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Member,
+}
+
+impl Role {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "admin" => Some(Self::Admin),
+            "member" => Some(Self::Member),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Member => "member",
+        }
+    }
+}
+
+/// What creating an organization can refuse, each with a message for the person asking.
+#[derive(Debug, thiserror::Error)]
+pub enum NewUserError {
+    #[error("{0}")]
+    Invalid(&'static str),
+    #[error("an account with that email address already exists")]
+    EmailTaken,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+pub fn check_password(password: &str) -> Result<(), NewUserError> {
+    let len = password.chars().count();
+    if len < MIN_PASSWORD_LEN {
+        return Err(NewUserError::Invalid("the password must be at least 10 characters long"));
+    }
+    if len > MAX_PASSWORD_LEN {
+        return Err(NewUserError::Invalid("the password must be at most 256 characters long"));
+    }
+    Ok(())
+}
+
+pub fn check_org_name(name: &str) -> Result<&str, NewUserError> {
+    let name = name.trim();
+    match name.chars().count() {
+        0 => Err(NewUserError::Invalid("the organization needs a name")),
+        1..=200 => Ok(name),
+        _ => Err(NewUserError::Invalid("the organization name must be at most 200 characters")),
+    }
+}
+
+/// Argon2id with the crate's recommended parameters. Slow by design: call it from
+/// `spawn_blocking` in request handlers.
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+}
+
+/// A hash of a password nobody has, verified against when an address is unknown so that
+/// a failed sign-in takes as long whether or not the address exists.
+pub fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password(&crypto::random_token(16)).expect("hashing cannot fail"))
+}
+
+#[derive(Debug, Serialize)]
+pub struct CreatedOrg {
+    pub org_id: Uuid,
+    pub admin_user_id: Uuid,
+    pub api_key: String,
+}
+
+/// Creates an organization, its first admin and a first API key, in the caller's
+/// transaction. `password_hash` is made beforehand (it is slow).
+pub async fn create_org(
+    conn: &mut PgConnection,
+    name: &str,
+    admin_email: &EmailAddress,
+    password_hash: &str,
+) -> Result<CreatedOrg, NewUserError> {
+    let name = check_org_name(name)?;
+    let org_id = sqlx::query_scalar!(
+        "INSERT INTO organizations (name, webhook_key) VALUES ($1, $2) RETURNING id",
+        name,
+        crypto::random_token(24),
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let admin_user_id = create_user(&mut *conn, org_id, admin_email, "", password_hash, Role::Admin).await?;
+    let (_, api_key) = create_api_key(&mut *conn, org_id, "Default", Some(admin_user_id)).await?;
+    Ok(CreatedOrg { org_id, admin_user_id, api_key })
+}
+
+pub async fn create_user(
+    conn: &mut PgConnection,
+    org_id: Uuid,
+    email: &EmailAddress,
+    name: &str,
+    password_hash: &str,
+    role: Role,
+) -> Result<Uuid, NewUserError> {
+    let inserted = sqlx::query_scalar!(
+        "INSERT INTO users (org_id, email, name, password_hash, role) VALUES ($1, $2, $3, $4, $5)
+         RETURNING id",
+        org_id,
+        email.as_str(),
+        name.trim(),
+        password_hash,
+        role.as_str(),
+    )
+    .fetch_one(conn)
+    .await;
+    match inserted {
+        Ok(id) => Ok(id),
+        Err(e) if crate::db::unique_violation(&e) == Some("users_email_key") => Err(NewUserError::EmailTaken),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Issues a new API key; the key itself is returned once and only its hash is stored.
+pub async fn create_api_key(
+    conn: &mut PgConnection,
+    org_id: Uuid,
+    name: &str,
+    created_by: Option<Uuid>,
+) -> anyhow::Result<(Uuid, String)> {
+    let key = format!("fk_{}", crypto::random_token(32));
+    let prefix: String = key.chars().take(10).collect();
+    let id = sqlx::query_scalar!(
+        "INSERT INTO api_keys (org_id, name, prefix, key_hash, created_by) VALUES ($1, $2, $3, $4, $5)
+         RETURNING id",
+        org_id,
+        name.trim(),
+        prefix,
+        crypto::hash_token(&key),
+        created_by,
+    )
+    .fetch_one(conn)
+    .await
+    .context("storing an API key")?;
+    Ok((id, key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_with_argon2id_and_verify() {
+        let hash = hash_password("correct horse battery").unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery", &hash));
+        assert!(!verify_password("wrong horse battery", &hash));
+        assert!(!verify_password("anything", "not a hash"));
+    }
+
+    #[test]
+    fn password_and_name_rules() {
+        assert!(check_password("short").is_err());
+        assert!(check_password("long enough!").is_ok());
+        assert!(check_org_name("   ").is_err());
+        assert_eq!(check_org_name("  Acme ").unwrap(), "Acme");
+    }
+}

@@ -1,0 +1,7 @@
+//! Fulcrum's integration tests: one binary, real HTTP, a real PostgreSQL (a fresh database
+//! per test), a fake Lever server and a real SMTP sink.
+
+mod support;
+
+mod auth;
+mod health;

@@ -1,0 +1,186 @@
+//! `spawn_app`: the real server on port 0 with a fresh database, a fake Lever, a real SMTP
+//! sink, and workers — everything a test drives through real HTTP.
+
+use std::{net::SocketAddr, time::Duration};
+
+use fulcrum::{
+    app::AppState,
+    clock::Clock,
+    config::Settings,
+    crypto::Cipher,
+    jobs::{Worker, WorkerOptions},
+};
+use sqlx::PgPool;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::{browser::Browser, db::TestDatabase, fake_lever::FakeLever, smtp::SmtpSink};
+
+pub struct TestApp {
+    pub url: String,
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub db: PgPool,
+    pub lever: FakeLever,
+    pub smtp: SmtpSink,
+    pub data_dir: tempfile::TempDir,
+    shutdown: CancellationToken,
+    workers: Vec<(CancellationToken, JoinHandle<()>)>,
+    server: Option<JoinHandle<()>>,
+    // Dropped last: the pools above must close first.
+    _database: TestDatabase,
+}
+
+#[derive(Clone)]
+pub struct Options {
+    /// Run a worker inside the app (most tests want jobs to run).
+    pub worker: bool,
+    pub lever_configured: bool,
+    pub lease: Duration,
+    pub extra_env: Vec<(String, String)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { worker: true, lever_configured: true, lease: Duration::from_secs(30), extra_env: Vec::new() }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(Options::default()).await
+}
+
+pub async fn spawn_with(options: Options) -> TestApp {
+    fulcrum::app::install_tls_provider();
+    init_test_tracing();
+    let database = TestDatabase::create().await;
+    let lever = FakeLever::start().await;
+    let smtp = SmtpSink::start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let url = format!("http://{addr}");
+    let data_dir = tempfile::tempdir().unwrap();
+
+    let mut env = vec![
+        ("DATABASE_URL", database.url.clone()),
+        ("FULCRUM_PUBLIC_URL", url.clone()),
+        ("FULCRUM_SECRET_KEY", hex::encode(rand::random::<[u8; 32]>())),
+        ("LEVER_AUTH_URL", lever.auth_url()),
+        ("LEVER_API_URL", lever.api_url()),
+        ("LEVER_AUDIENCE", FakeLever::audience().to_string()),
+        ("SMTP_URL", smtp.url()),
+        ("FULCRUM_EMAIL_FROM", "Fulcrum <no-reply@fulcrum.test>".to_string()),
+        ("FULCRUM__DATABASE__DATA_DIR", data_dir.path().display().to_string()),
+        ("FULCRUM__JOBS__LEASE_SECS", options.lease.as_secs().max(1).to_string()),
+        ("FULCRUM__JOBS__POLL_INTERVAL_MS", "200".to_string()),
+        ("FULCRUM__LEVER__REQUEST_TIMEOUT_MS", "3000".to_string()),
+    ];
+    if options.lever_configured {
+        env.push(("LEVER_CLIENT_ID", super::fake_lever::CLIENT_ID.to_string()));
+        env.push(("LEVER_CLIENT_SECRET", super::fake_lever::CLIENT_SECRET.to_string()));
+    }
+    let mut env: Vec<(String, String)> = env.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    env.extend(options.extra_env.iter().cloned());
+    let settings = Settings::from_sources(None, env).expect("test settings");
+    lever.set_redirect_uri(&format!("{url}/integrations/lever/callback"));
+
+    let db = fulcrum::db::pool(&database.url, 20, 5_000).unwrap();
+    let cipher = Cipher::from_settings(&settings).unwrap();
+    let state = AppState::new(settings, db.clone(), cipher, Clock::default()).unwrap();
+    let shutdown = CancellationToken::new();
+    let server = tokio::spawn({
+        let (state, shutdown) = (state.clone(), shutdown.clone());
+        async move { fulcrum::http::serve(state, listener, shutdown).await.expect("server failed") }
+    });
+    let mut app = TestApp {
+        url,
+        addr,
+        state,
+        db,
+        lever,
+        smtp,
+        data_dir,
+        shutdown,
+        workers: Vec::new(),
+        server: Some(server),
+        _database: database,
+    };
+    if options.worker {
+        app.start_worker(options.lease);
+    }
+    app
+}
+
+fn init_test_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("TEST_LOG").unwrap_or_else(|_| "off".into()))
+        .with_test_writer()
+        .try_init();
+}
+
+pub fn worker_options(lease: Duration) -> WorkerOptions {
+    WorkerOptions {
+        concurrency: 16,
+        per_org_claim: 4,
+        lease,
+        poll_interval: Duration::from_millis(200),
+        shutdown_grace: Duration::from_secs(5),
+        maintenance_interval: (lease / 6).clamp(Duration::from_millis(100), Duration::from_secs(2)),
+    }
+}
+
+impl TestApp {
+    /// Starts one more worker on the app's database (as a second process would).
+    pub fn start_worker(&mut self, lease: Duration) -> usize {
+        let token = CancellationToken::new();
+        let worker = Worker::with_options(self.state.clone(), fulcrum::jobs::registry(), worker_options(lease));
+        let handle = worker.spawn(token.clone());
+        self.workers.push((token, handle));
+        self.workers.len() - 1
+    }
+
+    /// Kills a worker without any clean-up, as a crashed process would leave it: its
+    /// claimed jobs stay claimed until their leases run out.
+    pub fn kill_worker(&mut self, index: usize) {
+        let (_, handle) = &self.workers[index];
+        handle.abort();
+    }
+
+    pub async fn stop_workers(&mut self) {
+        for (token, handle) in self.workers.drain(..) {
+            token.cancel();
+            let _ = handle.await;
+        }
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser::new(&self.url)
+    }
+
+    /// A reqwest client with no cookies and no redirects followed.
+    pub fn http(&self) -> reqwest::Client {
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.state.clock
+    }
+
+    /// Wakes the workers (as an enqueue would): after moving the clock, scheduled jobs are due.
+    pub async fn wake_workers(&self) {
+        sqlx::query("SELECT pg_notify('fulcrum_jobs', '')").execute(&self.db).await.unwrap();
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        for (token, handle) in &self.workers {
+            token.cancel();
+            handle.abort();
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}

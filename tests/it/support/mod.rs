@@ -1,0 +1,34 @@
+//! What the integration tests stand on: the app on a real port, a fresh database, a fake
+//! Lever, an SMTP sink, a browser stand-in, and waiting on conditions with deadlines.
+
+#![allow(dead_code)]
+
+pub mod app;
+pub mod browser;
+pub mod db;
+pub mod fake_lever;
+pub mod org;
+pub mod smtp;
+
+use std::time::Duration;
+
+pub use app::{TestApp, spawn_app};
+
+/// Polls `condition` until it holds or `timeout` passes (then panics with `what`). Used to
+/// wait for effects of background work — never a fixed sleep.
+pub async fn eventually<F, Fut>(what: &str, timeout: Duration, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if condition().await {
+            return;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out after {timeout:?} waiting for: {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
