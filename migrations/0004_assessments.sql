@@ -113,3 +113,13 @@ CREATE TABLE lever_writes (
 );
 CREATE TRIGGER lever_writes_updated_at BEFORE UPDATE ON lever_writes
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+
+-- The status tags Fulcrum believes an opportunity carries (read when it fetched the
+-- opportunity, updated as it writes), so a sync adds and removes only what changed.
+CREATE TABLE lever_opportunities (
+    org_id         uuid NOT NULL REFERENCES organizations ON DELETE CASCADE,
+    opportunity_id text NOT NULL,
+    status_tags    text[] NOT NULL DEFAULT '{}',
+    updated_at     timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (org_id, opportunity_id)
+);

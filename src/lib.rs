@@ -21,6 +21,8 @@ pub mod domain;
 pub mod email;
 /// Routes, pages, the REST API and the webhook endpoint.
 pub mod http;
+/// Invitations and their lifecycle transitions.
+pub mod invitations;
 /// The durable job queue and one module per job kind.
 pub mod jobs;
 /// Everything that talks to Lever: OAuth, the API client, rate limit, webhook signatures.

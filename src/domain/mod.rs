@@ -2,3 +2,5 @@
 //! stages trigger, how a score becomes a rating. The most unit-tested code in Fulcrum.
 
 pub mod email;
+pub mod lifecycle;
+pub mod resolution;

@@ -81,7 +81,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CsrfForm<T> {
                 AppError::BadRequest("The form could not be read.".into())
             }
         })?;
-        let field: TokenField = serde_urlencoded::from_bytes(&body)
+        let field: TokenField = serde_html_form::from_bytes(&body)
             .map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
         let valid = cookie.is_some_and(|c| crypto::constant_time_eq(c.as_bytes(), field.csrf_token.as_bytes()));
         if !valid {
@@ -89,7 +89,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CsrfForm<T> {
                 "This form has expired or did not come from Fulcrum. Reload the page and try again.".into(),
             ));
         }
-        let value = serde_urlencoded::from_bytes(&body)
+        let value = serde_html_form::from_bytes(&body)
             .map_err(|e| AppError::BadRequest(format!("The form is incomplete or malformed: {e}.")))?;
         Ok(Self(value))
     }

@@ -6,13 +6,17 @@ mod app_pages;
 mod auth;
 pub mod cookies;
 pub mod csrf;
+mod deliveries;
 pub mod error;
 mod health;
+mod integrations;
+mod jobs_page;
 mod layout;
 mod routes;
 pub mod session;
 mod static_files;
 mod team;
+pub mod webhooks;
 
 use std::{net::SocketAddr, time::Duration};
 

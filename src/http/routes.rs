@@ -5,7 +5,7 @@ use axum::{
     routing::{get, post},
 };
 
-use super::{api, app_pages, auth, health, static_files, team};
+use super::{api, app_pages, auth, deliveries, health, integrations, jobs_page, static_files, team, webhooks};
 use crate::app::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -27,6 +27,17 @@ pub fn routes() -> Router<AppState> {
         .route("/app/settings/team/{id}/remove", post(team::remove_member))
         .route("/app/settings/api-keys", get(team::api_keys_page).post(team::create_api_key))
         .route("/app/settings/api-keys/{id}/revoke", post(team::revoke_api_key))
+        .route("/app/settings/integrations/lever", get(integrations::settings_page).post(integrations::save_settings))
+        .route("/app/settings/integrations/lever/webhooks", post(integrations::create_webhooks))
+        .route("/app/settings/integrations/lever/webhook-key", post(integrations::regenerate_key))
+        .route("/app/deliveries", get(deliveries::page))
+        .route("/app/jobs", get(jobs_page::page))
+        .route("/app/jobs/{id}/retry", post(jobs_page::retry))
+        // Lever
+        .route("/integrations/lever/connect", get(integrations::connect))
+        .route("/integrations/lever/callback", get(integrations::callback))
+        .route("/integrations/lever/disconnect", post(integrations::disconnect))
+        .route("/webhooks/lever/{key}", post(webhooks::receive))
         // REST API
         .nest("/api/v1", api::routes())
 }

@@ -120,7 +120,15 @@ impl Registry {
 
 /// Every job kind Fulcrum runs.
 pub fn registry() -> Registry {
+    use kinds::*;
     Registry::default()
+        .register::<delivery::HandleDelivery>()
+        .register::<sync::SyncOpportunity>()
+        .register::<email::SendEmail>()
+        .register::<close::CloseInvitation>()
+        .register::<lever_setup::RefreshStages>()
+        .register::<lever_setup::CreateWebhooks>()
+        .register::<lever_setup::Disconnect>()
 }
 
 /// Queues `job` to run now, in the caller's transaction. Returns the job id, or the id of
@@ -133,6 +141,21 @@ pub async fn enqueue<J: Job>(conn: &mut PgConnection, job: &J, now: DateTime<Utc
 pub async fn enqueue_at<J: Job>(conn: &mut PgConnection, job: &J, run_at: DateTime<Utc>) -> sqlx::Result<i64> {
     let payload = serde_json::to_value(job).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     queue::insert(conn, J::KIND, payload, job.org_id(), job.unique_key(), J::MAX_ATTEMPTS, run_at).await
+}
+
+/// Waits until job `id` is done or failed (its state), or `timeout` passes (`None`). For
+/// pages that start work in the queue and want to show its result.
+pub async fn wait_for(db: &sqlx::PgPool, id: i64, timeout: Duration) -> sqlx::Result<Option<String>> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let state = sqlx::query_scalar!("SELECT state FROM jobs WHERE id = $1", id).fetch_optional(db).await?;
+        match state.as_deref() {
+            Some("done" | "failed") => return Ok(state),
+            None => return Ok(Some("done".into())),
+            _ if tokio::time::Instant::now() >= deadline => return Ok(None),
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
 }
 
 /// Exponential backoff with full jitter: a random delay up to `base · 2^(attempt-1)`,

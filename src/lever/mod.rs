@@ -2,12 +2,16 @@
 //! the API client (`client`) with its per-account rate limit (`ratelimit`), Lever's JSON
 //! shapes (`types`), and webhook signature verification (`webhook`).
 
+pub mod cache;
 pub mod client;
 pub mod connection;
+pub mod feedback;
 pub mod oauth;
 pub mod ratelimit;
+pub mod settings;
 pub mod types;
 pub mod webhook;
+pub mod writes;
 
 use std::{collections::HashMap, sync::Mutex, time::Duration};
 

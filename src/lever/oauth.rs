@@ -53,14 +53,14 @@ pub fn authorize_url(lever: &Lever, state: &str) -> anyhow::Result<String> {
 pub async fn exchange_code(lever: &Lever, code: &str) -> Result<Tokens, OAuthError> {
     let client = token_client(lever)?;
     let request = client.exchange_code(AuthorizationCode::new(code.to_string()));
-    let response = request.request_async(&|r| send(lever, r)).await.map_err(classify)?;
+    let response = request.request_async(&http(lever)).await.map_err(classify)?;
     into_tokens(response, None)
 }
 
 pub async fn refresh(lever: &Lever, refresh_token: &str) -> Result<Tokens, OAuthError> {
     let client = token_client(lever)?;
     let token = RefreshToken::new(refresh_token.to_string());
-    let response = client.exchange_refresh_token(&token).request_async(&|r| send(lever, r)).await.map_err(classify)?;
+    let response = client.exchange_refresh_token(&token).request_async(&http(lever)).await.map_err(classify)?;
     // Lever rotates refresh tokens; should one ever come back without, the old one stays.
     into_tokens(response, Some(refresh_token))
 }
@@ -88,10 +88,18 @@ fn token_client(
         .set_token_uri(token_url))
 }
 
-/// The oauth2 crate's HTTP hook, answered with our own reqwest client.
-async fn send(lever: &Lever, request: HttpRequest) -> Result<HttpResponse, reqwest::Error> {
+/// The oauth2 crate's HTTP hook, answered with our own reqwest client (the crate's
+/// built-in one is for an older reqwest).
+fn http(
+    lever: &Lever,
+) -> impl Fn(HttpRequest) -> std::pin::Pin<Box<dyn Future<Output = Result<HttpResponse, reqwest::Error>> + Send>> {
+    let client = lever.http.clone();
+    move |request| Box::pin(send(client.clone(), request))
+}
+
+async fn send(client: reqwest::Client, request: HttpRequest) -> Result<HttpResponse, reqwest::Error> {
     let request = reqwest::Request::try_from(request)?;
-    let response = lever.http.execute(request).await?;
+    let response = client.execute(request).await?;
     let mut builder = oauth2::http::Response::builder().status(response.status());
     for (name, value) in response.headers() {
         builder = builder.header(name, value);

@@ -4,4 +4,6 @@
 mod support;
 
 mod auth;
+mod connect;
 mod health;
+mod webhooks;

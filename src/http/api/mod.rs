@@ -1,12 +1,15 @@
 //! The REST API under `/api/v1`: JSON in and out, authenticated with an organization's API
 //! key (`Authorization: Bearer …`), errors as `{"error": {"code", "message"}}`.
 
+mod integrations;
+
 use axum::{
     Json, Router,
-    extract::{FromRequestParts, State},
+    extract::{FromRequest, FromRequestParts, Request, State, rejection::JsonRejection},
     http::{header, request::Parts},
     routing::get,
 };
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -14,7 +17,34 @@ use super::error::{ApiError, ApiResult, AppError};
 use crate::{app::AppState, crypto};
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/openapi.json", get(openapi)).route("/organization", get(organization))
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .route("/organization", get(organization))
+        .route("/integrations/lever", get(integrations::get).put(integrations::put))
+}
+
+/// A JSON body whose problems come back in the API's error shape.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(Self(value)),
+            Err(JsonRejection::JsonDataError(e)) => {
+                Err(AppError::BadRequest(format!("The JSON body does not fit: {}", e.body_text())).into())
+            }
+            Err(JsonRejection::JsonSyntaxError(_)) => {
+                Err(AppError::BadRequest("The body is not valid JSON.".into()).into())
+            }
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                Err(AppError::BadRequest("Send the body as JSON (Content-Type: application/json).".into()).into())
+            }
+            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => Err(AppError::PayloadTooLarge.into()),
+            Err(e) => Err(AppError::BadRequest(e.body_text()).into()),
+        }
+    }
 }
 
 /// The organization an API key belongs to.

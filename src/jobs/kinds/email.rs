@@ -1,20 +1,280 @@
-//! Sending email.
+//! Every email Fulcrum sends goes through this job: a failure is retried with backoff and
+//! shows in the app. Each send is recorded in `emails`, and a recipient already sent this
+//! message is skipped, so a retry after a partial failure does not repeat it.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::jobs::{Job, JobContext, JobError};
+use crate::{
+    app::AppState,
+    email::{
+        Email, MailError,
+        templates::{self, Branding, InviteContext, Rendered},
+    },
+    invitations,
+    jobs::{self, Job, JobContext, JobError, kinds::sync::SyncOpportunity},
+};
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum SendEmail {
+    /// The candidate's invitation, from the organization's template.
+    Invite { invitation_id: Uuid },
+    /// Before the deadline, to a candidate who has not started.
+    Reminder { invitation_id: Uuid },
+    /// To the organization's people when a result is in.
+    ResultReady { invitation_id: Uuid },
+    /// To admins: Lever access was refused.
     ReconnectNeeded { org_id: Uuid },
+    /// To admins: the Lever connection reaches its one-year limit soon.
+    ExpiryWarning { org_id: Uuid },
 }
 
 impl Job for SendEmail {
     const KIND: &'static str = "send_email";
+    const MAX_ATTEMPTS: i32 = 8;
 
-    async fn run(self, _ctx: JobContext) -> Result<(), JobError> {
-        Ok(())
+    fn unique_key(&self) -> Option<String> {
+        Some(match self {
+            Self::Invite { invitation_id } => format!("email:invite:{invitation_id}"),
+            Self::Reminder { invitation_id } => format!("email:reminder:{invitation_id}"),
+            Self::ResultReady { invitation_id } => format!("email:result:{invitation_id}"),
+            Self::ReconnectNeeded { org_id } => format!("email:reconnect:{org_id}"),
+            Self::ExpiryWarning { org_id } => format!("email:expiry:{org_id}"),
+        })
+    }
+
+    async fn run(self, ctx: JobContext) -> Result<(), JobError> {
+        let state = &ctx.state;
+        match self {
+            Self::Invite { invitation_id } => invite(state, invitation_id).await,
+            Self::Reminder { invitation_id } => reminder(state, invitation_id).await,
+            Self::ResultReady { invitation_id } => result_ready(state, invitation_id).await,
+            Self::ReconnectNeeded { org_id } => {
+                let text = format!(
+                    "Lever refused {brand}'s access for your organization: it was revoked in Lever, or it expired.\n\n\
+                     Until an admin reconnects, candidates moved into assessment stages are not invited and results \
+                     are not written to Lever. Nothing is lost: the waiting work resumes as soon as Lever is \
+                     reconnected.\n\nReconnect on the Lever settings page:",
+                    brand = state.settings.brand
+                );
+                to_admins(state, org_id, "notice:reconnect", "Action needed: reconnect Lever", &text).await
+            }
+            Self::ExpiryWarning { org_id } => {
+                let text = "Lever ends every app's access one year after it was approved. Your organization's \
+                            connection reaches that limit within a month: reconnect Lever (it takes a minute) to \
+                            keep candidates flowing without a gap.\n\nReconnect on the Lever settings page:";
+                to_admins(state, org_id, "notice:expiry", "Reconnect Lever before its access expires", text).await
+            }
+        }
+    }
+}
+
+struct InviteRow {
+    org_id: Uuid,
+    opportunity_id: String,
+    status: String,
+    candidate_name: String,
+    candidate_email: String,
+    token_sealed: String,
+    deadline: DateTime<Utc>,
+    email_sent_at: Option<DateTime<Utc>>,
+    reminder_sent_at: Option<DateTime<Utc>>,
+    assessment_name: String,
+    time_limit_minutes: i32,
+    company: String,
+    subject: Option<String>,
+    body: Option<String>,
+    logo_url: Option<String>,
+    accent_color: Option<String>,
+}
+
+async fn load(state: &AppState, invitation_id: Uuid) -> sqlx::Result<Option<InviteRow>> {
+    sqlx::query_as!(
+        InviteRow,
+        "SELECT i.org_id, i.opportunity_id, i.status, i.candidate_name, i.candidate_email, i.token_sealed, i.deadline,
+                i.email_sent_at, i.reminder_sent_at, a.name AS assessment_name, a.time_limit_minutes,
+                o.name AS company, t.subject AS \"subject?\", t.body AS \"body?\", t.logo_url, t.accent_color
+         FROM invitations i
+         JOIN assessments a ON a.id = i.assessment_id
+         JOIN organizations o ON o.id = i.org_id
+         LEFT JOIN email_templates t ON t.org_id = i.org_id
+         WHERE i.id = $1",
+        invitation_id
+    )
+    .fetch_optional(&state.db)
+    .await
+}
+
+impl InviteRow {
+    fn context(&self, state: &AppState, id: Uuid) -> Result<InviteContext, JobError> {
+        let link = invitations::link(state, &self.token_sealed, id).map_err(JobError::Fail)?;
+        Ok(InviteContext {
+            candidate_name: if self.candidate_name.is_empty() { "there".into() } else { self.candidate_name.clone() },
+            assessment_name: self.assessment_name.clone(),
+            company_name: self.company.clone(),
+            link,
+            deadline: self.deadline.format("%-d %B %Y, %H:%M UTC").to_string(),
+            time_limit: format!("{} minutes", self.time_limit_minutes),
+        })
+    }
+
+    fn branding(&self) -> Branding {
+        Branding { logo_url: self.logo_url.clone(), accent_color: self.accent_color.clone() }
+    }
+}
+
+async fn invite(state: &AppState, id: Uuid) -> Result<(), JobError> {
+    let Some(row) = load(state, id).await? else { return Ok(()) };
+    if row.email_sent_at.is_some() || row.status != "invited" {
+        return Ok(());
+    }
+    let context = row.context(state, id)?;
+    let subject = row.subject.as_deref().unwrap_or(templates::DEFAULT_SUBJECT);
+    let body = row.body.as_deref().unwrap_or(templates::DEFAULT_BODY);
+    let rendered = templates::invite(subject, body, &context, &row.branding())
+        .map_err(|e| JobError::Fail(anyhow::anyhow!("the invite email template does not render: {e}")))?;
+    let sent = deliver(state, row.org_id, Some(id), "invite", &row.candidate_email, &rendered).await;
+    let mut tx = state.db.begin().await?;
+    match &sent {
+        Ok(()) => {
+            sqlx::query!("UPDATE invitations SET email_sent_at = now(), email_error = NULL WHERE id = $1", id)
+                .execute(&mut *tx)
+                .await?;
+            let sync = SyncOpportunity { org_id: row.org_id, opportunity_id: row.opportunity_id.clone() };
+            jobs::enqueue(&mut tx, &sync, state.clock.now()).await?;
+        }
+        Err(e) => {
+            sqlx::query!("UPDATE invitations SET email_error = $2 WHERE id = $1", id, e.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    tx.commit().await?;
+    sent.map_err(into_job_error)
+}
+
+async fn reminder(state: &AppState, id: Uuid) -> Result<(), JobError> {
+    let Some(row) = load(state, id).await? else { return Ok(()) };
+    if row.status != "invited" || row.email_sent_at.is_none() || row.reminder_sent_at.is_some() {
+        return Ok(());
+    }
+    let context = row.context(state, id)?;
+    let text = format!(
+        "Hello {},\n\nA reminder from {}: your {} assessment has not been started yet, and the link expires on {}. \
+         It takes at most {}.",
+        context.candidate_name, context.company_name, context.assessment_name, context.deadline, context.time_limit
+    );
+    let subject = format!("Reminder: your {} assessment expires soon", context.assessment_name);
+    let rendered = templates::notice(&subject, &text, Some(&context.link), &row.branding());
+    deliver(state, row.org_id, Some(id), "reminder", &row.candidate_email, &rendered).await.map_err(into_job_error)?;
+    sqlx::query!("UPDATE invitations SET reminder_sent_at = now() WHERE id = $1", id).execute(&state.db).await?;
+    Ok(())
+}
+
+async fn result_ready(state: &AppState, id: Uuid) -> Result<(), JobError> {
+    let row = sqlx::query!(
+        "SELECT i.org_id, i.candidate_name, i.candidate_email, i.score, i.passed, a.name AS assessment_name
+         FROM invitations i JOIN assessments a ON a.id = i.assessment_id WHERE i.id = $1 AND i.status = 'completed'",
+        id
+    )
+    .fetch_optional(&state.db)
+    .await?;
+    let Some(row) = row else { return Ok(()) };
+    let who = if row.candidate_name.is_empty() { row.candidate_email.clone() } else { row.candidate_name.clone() };
+    let verdict = if row.passed == Some(true) { "passed" } else { "did not pass" };
+    let subject = format!("{who} {verdict} the {} assessment", row.assessment_name);
+    let text = format!(
+        "{who} finished the {} assessment and {verdict}, with a score of {}/100.\n\nThe full report:",
+        row.assessment_name,
+        row.score.unwrap_or(0)
+    );
+    let rendered = templates::notice(&subject, &text, Some(&invitations::report_url(state, id)), &Branding::default());
+    let people = sqlx::query_scalar!("SELECT email FROM users WHERE org_id = $1 ORDER BY created_at", row.org_id)
+        .fetch_all(&state.db)
+        .await?;
+    for to in people {
+        deliver(state, row.org_id, Some(id), "result", &to, &rendered).await.map_err(into_job_error)?;
+    }
+    Ok(())
+}
+
+async fn to_admins(state: &AppState, org_id: Uuid, kind: &str, subject: &str, text: &str) -> Result<(), JobError> {
+    let link = format!("{}/app/settings/integrations/lever", state.settings.public_url());
+    let rendered = templates::notice(subject, text, Some(&link), &Branding::default());
+    let admins =
+        sqlx::query_scalar!("SELECT email FROM users WHERE org_id = $1 AND role = 'admin' ORDER BY created_at", org_id)
+            .fetch_all(&state.db)
+            .await?;
+    for to in admins {
+        deliver(state, org_id, None, kind, &to, &rendered).await.map_err(into_job_error)?;
+    }
+    Ok(())
+}
+
+/// Sends one message unless this recipient already got it, and records the attempt.
+async fn deliver(
+    state: &AppState,
+    org_id: Uuid,
+    invitation_id: Option<Uuid>,
+    kind: &str,
+    to: &str,
+    rendered: &Rendered,
+) -> Result<(), MailError> {
+    let record = |status: &'static str, error: Option<String>| async move {
+        let stored = sqlx::query!(
+            "INSERT INTO emails (org_id, invitation_id, kind, to_address, subject, status, error)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            org_id,
+            invitation_id,
+            kind,
+            to,
+            rendered.subject,
+            status,
+            error,
+        )
+        .execute(&state.db)
+        .await;
+        stored.map(drop).map_err(|e| MailError::Transient(format!("recording the email: {e}")))
+    };
+    if let Some(invitation_id) = invitation_id {
+        let already = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM emails WHERE invitation_id = $1 AND kind = $2 AND to_address = $3
+                              AND status = 'sent') AS "sent!""#,
+            invitation_id,
+            kind,
+            to
+        )
+        .fetch_one(&state.db)
+        .await
+        .map_err(|e| MailError::Transient(e.to_string()))?;
+        if already {
+            return Ok(());
+        }
+    }
+    let email = Email {
+        to: to.into(),
+        subject: rendered.subject.clone(),
+        text: rendered.text.clone(),
+        html: rendered.html.clone(),
+    };
+    match state.mailer.send(&state.settings.email.from, &email).await {
+        Ok(()) => {
+            state.metrics.email("sent");
+            record("sent", None).await
+        }
+        Err(e) => {
+            state.metrics.email("failed");
+            record("failed", Some(e.to_string())).await?;
+            Err(e)
+        }
+    }
+}
+
+fn into_job_error(e: MailError) -> JobError {
+    match e {
+        MailError::Transient(_) => JobError::Retry(e.into()),
+        MailError::Permanent(_) => JobError::Fail(e.into()),
     }
 }

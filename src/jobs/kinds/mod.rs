@@ -1,3 +1,7 @@
 //! One module per job kind.
 
+pub mod close;
+pub mod delivery;
 pub mod email;
+pub mod lever_setup;
+pub mod sync;

@@ -84,7 +84,7 @@ pub async fn spawn_with(options: Options) -> TestApp {
     let settings = Settings::from_sources(None, env).expect("test settings");
     lever.set_redirect_uri(&format!("{url}/integrations/lever/callback"));
 
-    let db = fulcrum::db::pool(&database.url, 20, 5_000).unwrap();
+    let db = fulcrum::db::pool(&database.url, 8, 5_000).unwrap();
     let cipher = Cipher::from_settings(&settings).unwrap();
     let state = AppState::new(settings, db.clone(), cipher, Clock::default()).unwrap();
     let shutdown = CancellationToken::new();
@@ -151,6 +151,12 @@ impl TestApp {
             token.cancel();
             let _ = handle.await;
         }
+    }
+
+    /// Another process on the same database: its own pool, token cache and HTTP client.
+    pub fn second_process(&self) -> AppState {
+        let db = fulcrum::db::pool(&self._database.url, 4, 5_000).unwrap();
+        AppState::new(self.state.settings.clone(), db, self.state.cipher.clone(), self.state.clock.clone()).unwrap()
     }
 
     pub fn browser(&self) -> Browser {

@@ -7,12 +7,13 @@ pub mod app;
 pub mod browser;
 pub mod db;
 pub mod fake_lever;
+pub mod lever;
 pub mod org;
 pub mod smtp;
 
 use std::time::Duration;
 
-pub use app::{TestApp, spawn_app};
+pub use app::{Options, TestApp, spawn_app, spawn_with};
 
 /// Polls `condition` until it holds or `timeout` passes (then panics with `what`). Used to
 /// wait for effects of background work — never a fixed sleep.

@@ -1,0 +1,64 @@
+//! `GET, PUT /api/v1/integrations/lever`: the connection's state and its settings.
+//! Signature tokens are write-only: the answer says whether each is set, never its value.
+
+use std::collections::HashMap;
+
+use axum::{Json, extract::State};
+use serde::Deserialize;
+
+use super::{ApiClient, ApiJson};
+use crate::{
+    app::AppState,
+    http::error::{ApiResult, AppError},
+    lever::{
+        settings::{self, Change, Overview},
+        webhook,
+    },
+};
+
+pub async fn get(State(state): State<AppState>, client: ApiClient) -> ApiResult<Json<Overview>> {
+    Ok(Json(settings::overview(&state, client.org_id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Update {
+    /// Event name → token; `null` removes it.
+    #[serde(default)]
+    signature_tokens: Option<HashMap<String, Option<String>>>,
+    #[serde(default)]
+    trigger_stage_ids: Option<Vec<String>>,
+}
+
+pub async fn put(
+    State(state): State<AppState>,
+    client: ApiClient,
+    ApiJson(update): ApiJson<Update>,
+) -> ApiResult<Json<Overview>> {
+    let invalid = |(field, message): (String, String)| AppError::Invalid { field, message };
+    let mut change = Change::default();
+    for (event, token) in update.signature_tokens.unwrap_or_default() {
+        let field = format!("signature_tokens.{event}");
+        let token = match token {
+            Some(t) => Some(settings::check_token(&field, &t).map_err(invalid)?),
+            None => None,
+        };
+        match event.as_str() {
+            webhook::APPLICATION_CREATED => change.application_created_token = Some(token),
+            webhook::STAGE_CHANGE => change.stage_change_token = Some(token),
+            _ => {
+                return Err(AppError::invalid(
+                    &field,
+                    "signature tokens are kept for applicationCreated and candidateStageChange",
+                )
+                .into());
+            }
+        }
+    }
+    if let Some(ids) = &update.trigger_stage_ids {
+        settings::check_stage_ids(ids).map_err(invalid)?;
+    }
+    change.trigger_stage_ids = update.trigger_stage_ids;
+    settings::apply(&state, client.org_id, &change).await?;
+    Ok(Json(settings::overview(&state, client.org_id).await?))
+}

@@ -1,0 +1,46 @@
+//! The webhook delivery log (admins): every delivery of the last 14 days, what it was and
+//! what it led to.
+
+use askama::Template;
+use axum::{extract::State, response::Response};
+use chrono::{DateTime, Utc};
+
+use super::{
+    csrf::CsrfToken,
+    error::AppResult,
+    layout::{Chrome, render},
+    session::AdminUser,
+};
+use crate::app::AppState;
+
+pub struct DeliveryRow {
+    pub received_at: DateTime<Utc>,
+    pub event: Option<String>,
+    pub opportunity_id: Option<String>,
+    pub outcome: String,
+    pub reason: Option<String>,
+    pub result: Option<String>,
+    pub duplicates: i32,
+}
+
+#[derive(Template)]
+#[template(path = "deliveries.html")]
+struct DeliveriesPage {
+    chrome: Chrome,
+    deliveries: Vec<DeliveryRow>,
+}
+
+pub async fn page(State(state): State<AppState>, AdminUser(user): AdminUser, csrf: CsrfToken) -> AppResult<Response> {
+    let deliveries = sqlx::query_as!(
+        DeliveryRow,
+        "SELECT received_at, event, opportunity_id, outcome, reason, result, duplicates FROM deliveries
+         WHERE org_id = $1 AND received_at > now() - make_interval(days => $2)
+         ORDER BY received_at DESC LIMIT 500",
+        user.org_id,
+        state.settings.jobs.delivery_retention_days as i32,
+    )
+    .fetch_all(&state.db)
+    .await?;
+    let chrome = Chrome::new(&state, Some(&user), &csrf, "deliveries").await?;
+    render(&DeliveriesPage { chrome, deliveries })
+}

@@ -1,0 +1,357 @@
+//! Handles one accepted webhook delivery: is this a move into a trigger stage, which
+//! assessments do the posting's and opportunity's tags name, and who gets invited. What
+//! prevents an invitation becomes `{brand}: Error` and a note in Lever saying why and how to
+//! fix it. The delivery log shows what each delivery led to.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::{
+    app::AppState,
+    domain::{
+        email::EmailAddress,
+        lifecycle::{StatusTags, is_trigger_stage},
+        resolution::{self, Resolved},
+    },
+    invitations::{self, NewInvitation},
+    jobs::{Job, JobContext, JobError},
+    lever::{
+        Api, LeverError, cache,
+        types::Opportunity,
+        webhook,
+        writes::{self, Kind, Write},
+    },
+};
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct HandleDelivery {
+    pub org_id: Uuid,
+    /// Lever's delivery token (unique per organization).
+    pub token: String,
+}
+
+impl Job for HandleDelivery {
+    const KIND: &'static str = "handle_delivery";
+    const MAX_ATTEMPTS: i32 = 10;
+
+    fn org_id(&self) -> Option<Uuid> {
+        Some(self.org_id)
+    }
+
+    async fn run(self, ctx: JobContext) -> Result<(), JobError> {
+        let state = &ctx.state;
+        let delivery = sqlx::query!(
+            "SELECT id, event, opportunity_id, data, result FROM deliveries
+             WHERE org_id = $1 AND token = $2 AND outcome = 'accepted'",
+            self.org_id,
+            self.token
+        )
+        .fetch_optional(&state.db)
+        .await?;
+        let Some(delivery) = delivery.filter(|d| d.result.is_none()) else {
+            return Ok(());
+        };
+        let event = Event {
+            id: delivery.id,
+            kind: delivery.event.unwrap_or_default(),
+            opportunity_id: delivery.opportunity_id.unwrap_or_default(),
+            data: delivery.data.unwrap_or_default(),
+        };
+        let outcome = match Api::for_org(state, self.org_id).await {
+            Ok(mut api) => handle(state, &mut api, &event).await,
+            Err(e) => Err(e.into()),
+        };
+        let summary = match outcome {
+            Ok(summary) => summary,
+            Err(JobError::Fail(e)) => format!("Could not be handled: {e:#}"),
+            Err(other) => return Err(other),
+        };
+        sqlx::query!("UPDATE deliveries SET result = $2 WHERE id = $1", event.id, summary).execute(&state.db).await?;
+        Ok(())
+    }
+}
+
+struct Event {
+    id: i64,
+    kind: String,
+    opportunity_id: String,
+    data: Value,
+}
+
+/// Works out and does what the event asks; returns what it led to, for the delivery log.
+async fn handle(state: &AppState, api: &mut Api<'_>, event: &Event) -> Result<String, JobError> {
+    match decide(state, api, event).await {
+        Err(JobError::Fail(e)) if is_forbidden(&e) => {
+            let reason = Problem::Permission(format!("{e:#}"));
+            error_in_lever(state, api, event, &reason).await?;
+            Ok(reason.summary())
+        }
+        other => other,
+    }
+}
+
+fn is_forbidden(e: &anyhow::Error) -> bool {
+    matches!(e.downcast_ref::<LeverError>(), Some(LeverError::Forbidden(_)))
+}
+
+async fn decide(state: &AppState, api: &mut Api<'_>, event: &Event) -> Result<String, JobError> {
+    let picked = sqlx::query_scalar!("SELECT trigger_stage_ids FROM lever_settings WHERE org_id = $1", api.org_id)
+        .fetch_optional(&state.db)
+        .await?
+        .unwrap_or_default();
+    let (opportunity, stage) = match event.kind.as_str() {
+        webhook::STAGE_CHANGE => {
+            let stage = event.data["toStageId"].as_str().filter(|s| webhook::is_lever_id(s)).map(str::to_string);
+            let Some(stage) = stage else {
+                return Err(JobError::Fail(anyhow::anyhow!("the delivery names no toStageId")));
+            };
+            if !triggers(state, api, &picked, &stage).await? {
+                return Ok("Not a trigger stage: nothing to do".into());
+            }
+            (api.opportunity(&event.opportunity_id).await?, stage)
+        }
+        _ => {
+            let opportunity = api.opportunity(&event.opportunity_id).await?;
+            let Some(stage) = opportunity.stage.clone() else {
+                return Ok("The new application is in no stage: nothing to do".into());
+            };
+            if !triggers(state, api, &picked, &stage).await? {
+                return Ok("The new application is not in a trigger stage: nothing to do".into());
+            }
+            (opportunity, stage)
+        }
+    };
+    if opportunity.archived.as_ref().is_some_and(Value::is_object) {
+        return Ok("The candidate is archived in Lever: not invited".into());
+    }
+    remember_status_tags(state, api.org_id, &opportunity).await?;
+    let posting = match opportunity.posting_id() {
+        Some(id) => Some(cache::posting(state, api, id).await?),
+        None => None,
+    };
+    let posting_tags = posting.as_ref().map(|p| p.tags.clone()).unwrap_or_default();
+    let assessments = sqlx::query!(
+        "SELECT id, name, code, active, expires_after_days FROM assessments WHERE org_id = $1",
+        api.org_id
+    )
+    .fetch_all(&state.db)
+    .await?;
+    let catalogue: Vec<resolution::Candidate> = assessments
+        .iter()
+        .map(|a| resolution::Candidate { id: a.id, name: &a.name, code: &a.code, active: a.active })
+        .collect();
+    let tags = posting_tags.iter().chain(&opportunity.tags).map(String::as_str);
+    let resolved = resolution::resolve(&state.settings.brand, tags, &catalogue);
+    if resolved.invite.is_empty() {
+        return report(state, api, event, Problem::from_resolution(&state.settings.brand, &resolved)).await;
+    }
+    let Some(email) = opportunity.emails.iter().find_map(|e| EmailAddress::parse(e).ok()) else {
+        return report(state, api, event, Problem::NoEmail).await;
+    };
+    let perform_as = opportunity
+        .moved_into_by(&stage)
+        .or_else(|| opportunity.applications.iter().find_map(|a| a.posting_owner.as_deref()))
+        .or_else(|| posting.as_ref().and_then(|p| p.owner.as_deref()));
+    let entered = opportunity.entered_at(&stage);
+    let mut tx = state.db.begin().await?;
+    let (mut invited, mut open) = (Vec::new(), Vec::new());
+    for id in &resolved.invite {
+        let a = assessments.iter().find(|a| a.id == *id).expect("resolved from this list");
+        let live = sqlx::query!(
+            "SELECT stage_entered_at, deadline, created_at FROM invitations
+             WHERE org_id = $1 AND opportunity_id = $2 AND assessment_id = $3 AND status IN ('invited', 'started')",
+            api.org_id,
+            opportunity.id,
+            a.id
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        match live {
+            // The same move reported twice (e.g. Application Created and Stage Change).
+            Some(l) if l.stage_entered_at.is_some() && l.stage_entered_at == entered => {}
+            Some(l) => open.push((a.name.clone(), l.created_at, l.deadline)),
+            None => {
+                let new = NewInvitation {
+                    org_id: api.org_id,
+                    assessment_id: a.id,
+                    expires_after_days: a.expires_after_days,
+                    opportunity_id: &opportunity.id,
+                    posting_id: opportunity.posting_id(),
+                    candidate_name: opportunity.name.as_deref().unwrap_or_default(),
+                    candidate_email: email.as_str(),
+                    perform_as,
+                    stage_entered_at: entered,
+                    delivery_id: Some(event.id),
+                };
+                if invitations::create(state, &mut tx, &new).await?.is_some() {
+                    invited.push(a.name.clone());
+                }
+            }
+        }
+    }
+    tx.commit().await?;
+    if !invited.is_empty() {
+        return Ok(format!("Invited {email} to {}", invited.join(", ")));
+    }
+    if open.is_empty() {
+        return Ok("Already invited for this move: nothing new".into());
+    }
+    report(state, api, event, Problem::AlreadyInvited(open)).await
+}
+
+async fn triggers(state: &AppState, api: &mut Api<'_>, picked: &[String], stage: &str) -> Result<bool, JobError> {
+    if !picked.is_empty() {
+        return Ok(picked.iter().any(|p| p == stage));
+    }
+    let name = cache::stage_name(state, api, stage).await?;
+    Ok(is_trigger_stage(&state.settings.brand, &[], stage, name.as_deref()))
+}
+
+/// Records which of Fulcrum's status tags the opportunity carries now, so the next sync
+/// removes exactly the stale ones.
+async fn remember_status_tags(state: &AppState, org_id: Uuid, opportunity: &Opportunity) -> sqlx::Result<()> {
+    let ours = StatusTags::new(&state.settings.brand).all();
+    let present: Vec<String> = opportunity.tags.iter().filter(|t| ours.contains(t)).cloned().collect();
+    sqlx::query!(
+        "INSERT INTO lever_opportunities (org_id, opportunity_id, status_tags) VALUES ($1, $2, $3)
+         ON CONFLICT (org_id, opportunity_id) DO UPDATE SET status_tags = EXCLUDED.status_tags, updated_at = now()",
+        org_id,
+        opportunity.id,
+        &present,
+    )
+    .execute(&state.db)
+    .await?;
+    Ok(())
+}
+
+/// Why a candidate was not invited, with the fix.
+enum Problem {
+    NoTag { seen: Vec<String>, near: Vec<(String, String)> },
+    Unknown(Vec<(String, Option<String>)>),
+    Inactive(Vec<String>),
+    NoEmail,
+    AlreadyInvited(Vec<(String, chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>),
+    Permission(String),
+}
+
+impl Problem {
+    fn from_resolution(brand: &str, r: &Resolved) -> Self {
+        if !r.inactive.is_empty() {
+            return Self::Inactive(r.inactive.clone());
+        }
+        if r.unknown.iter().any(|(tag, _)| resolution::normalize(tag).starts_with(&resolution::normalize(brand))) {
+            return Self::Unknown(r.unknown.clone());
+        }
+        let near = r.unknown.iter().filter_map(|(tag, s)| Some((tag.clone(), s.clone()?))).collect();
+        Self::NoTag { seen: r.seen.clone(), near }
+    }
+
+    fn text(&self, brand: &str) -> (String, String) {
+        let quote = |items: &[String]| items.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(", ");
+        match self {
+            Self::NoTag { seen, near } => {
+                let mut why = format!(
+                    "No assessment tag was found on the posting or the opportunity. Tags seen: {}.",
+                    if seen.is_empty() { "none".to_string() } else { quote(seen) }
+                );
+                for (tag, suggestion) in near {
+                    why.push_str(&format!(" \"{tag}\" is not an assessment tag — did you mean \"{suggestion}\"?"));
+                }
+                let fix = format!(
+                    "Add the tag \"{brand} <assessment name>\" or the assessment's code (e.g. FC-12345, listed under \
+                     Assessments in {brand}) to the posting or the opportunity, then move the candidate into the stage again."
+                );
+                (why, fix)
+            }
+            Self::Unknown(tags) => {
+                let list: Vec<String> = tags
+                    .iter()
+                    .map(|(tag, s)| match s {
+                        Some(s) => format!("\"{tag}\" (did you mean \"{s}\"?)"),
+                        None => format!("\"{tag}\""),
+                    })
+                    .collect();
+                (
+                    format!("No assessment in {brand} matches the tag {}.", list.join(", ")),
+                    format!(
+                        "Correct the tag, or create the assessment in {brand}, then move the candidate into the stage again."
+                    ),
+                )
+            }
+            Self::Inactive(tags) => (
+                format!("The assessment tagged {} is switched off in {brand}.", quote(tags)),
+                format!("Switch it on under Assessments in {brand}, then move the candidate into the stage again."),
+            ),
+            Self::NoEmail => (
+                "The candidate has no usable email address in Lever.".into(),
+                "Add an email address to the candidate in Lever, then move them into the stage again.".into(),
+            ),
+            Self::AlreadyInvited(open) => {
+                let list: Vec<String> = open
+                    .iter()
+                    .map(|(name, sent, deadline)| {
+                        format!(
+                            "{name} (sent {}, valid until {})",
+                            sent.format("%Y-%m-%d"),
+                            deadline.format("%Y-%m-%d %H:%M UTC")
+                        )
+                    })
+                    .collect();
+                (
+                    format!("The candidate already has an open invitation: {}.", list.join("; ")),
+                    "Wait until it is completed or expires; a new invitation is sent when the candidate is moved into the \
+                     stage after that."
+                        .into(),
+                )
+            }
+            Self::Permission(detail) => (
+                format!("{brand} is missing a Lever permission: {detail}."),
+                format!(
+                    "An admin reconnects Lever in {brand} (Lever settings page) and accepts every requested permission."
+                ),
+            ),
+        }
+    }
+
+    fn summary(&self) -> String {
+        let (why, _) = self.text("");
+        format!("Not invited: {why}")
+    }
+}
+
+/// Reports the problem in Lever and returns the delivery log's line for it.
+async fn report(state: &AppState, api: &mut Api<'_>, event: &Event, problem: Problem) -> Result<String, JobError> {
+    error_in_lever(state, api, event, &problem).await?;
+    let (why, _) = problem.text(&state.settings.brand);
+    Ok(format!("Not invited: {why}"))
+}
+
+/// `{brand}: Error` on the opportunity and a note with the reason and the fix (once per
+/// delivery, whatever retries happen). The tag goes when a later invitation succeeds.
+async fn error_in_lever(state: &AppState, api: &mut Api<'_>, event: &Event, problem: &Problem) -> Result<(), JobError> {
+    let brand = &state.settings.brand;
+    let error_tag = StatusTags::new(brand).error;
+    let opportunity = &event.opportunity_id;
+    api.add_tags(opportunity, std::slice::from_ref(&error_tag), None).await?;
+    sqlx::query!(
+        "INSERT INTO lever_opportunities (org_id, opportunity_id, status_tags) VALUES ($1, $2, ARRAY[$3])
+         ON CONFLICT (org_id, opportunity_id) DO UPDATE
+         SET status_tags = array_append(array_remove(lever_opportunities.status_tags, $3), $3), updated_at = now()",
+        api.org_id,
+        opportunity,
+        error_tag,
+    )
+    .execute(&state.db)
+    .await?;
+    let marker = format!("{brand} ref delivery-{}/error", event.id);
+    let key = format!("delivery:{}:error-note", event.id);
+    let write = Write { key: &key, org_id: api.org_id, opportunity_id: opportunity, kind: Kind::Note, marker: &marker };
+    if writes::prepare(state, api, &write).await? {
+        let (why, fix) = problem.text(brand);
+        let text = format!("{brand} could not send an assessment.\nWhy: {why}\nFix: {fix}\n{marker}");
+        let answer = api.add_note(opportunity, &text, None, None).await;
+        writes::record(state, &write, answer).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! Jobs behind the integration settings page: read the account's stages, register the
+//! webhooks in Lever, disconnect. They run in the queue like everything that calls Lever,
+//! so the rate limit, token refresh and retries apply to them too.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::{
+    jobs::{Job, JobContext, JobError},
+    lever::{Api, LeverError, connection, settings, webhook},
+};
+
+/// Reads the account's stage list into the cache the settings page and trigger-stage
+/// checks use.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RefreshStages {
+    pub org_id: Uuid,
+}
+
+impl Job for RefreshStages {
+    const KIND: &'static str = "lever_refresh_stages";
+    const MAX_ATTEMPTS: i32 = 5;
+
+    fn org_id(&self) -> Option<Uuid> {
+        Some(self.org_id)
+    }
+
+    fn unique_key(&self) -> Option<String> {
+        Some(format!("stages:{}", self.org_id))
+    }
+
+    async fn run(self, ctx: JobContext) -> Result<(), JobError> {
+        let mut api = Api::for_org(&ctx.state, self.org_id).await?;
+        crate::lever::cache::refresh_stages(&ctx.state, &mut api).await?;
+        Ok(())
+    }
+}
+
+/// Registers the Application Created and Candidate Stage Change webhooks and keeps their
+/// signature tokens. Webhooks already registered for this URL are reused, so a retry
+/// after a crash does not register twice.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CreateWebhooks {
+    pub org_id: Uuid,
+}
+
+impl Job for CreateWebhooks {
+    const KIND: &'static str = "lever_create_webhooks";
+    const MAX_ATTEMPTS: i32 = 3;
+
+    fn org_id(&self) -> Option<Uuid> {
+        Some(self.org_id)
+    }
+
+    fn unique_key(&self) -> Option<String> {
+        Some(format!("create-webhooks:{}", self.org_id))
+    }
+
+    async fn run(self, ctx: JobContext) -> Result<(), JobError> {
+        let state = &ctx.state;
+        let key = sqlx::query_scalar!("SELECT webhook_key FROM organizations WHERE id = $1", self.org_id)
+            .fetch_one(&state.db)
+            .await?;
+        let url = settings::webhook_url(state, &key);
+        let mut api = Api::for_org(state, self.org_id).await?;
+        let existing = api.list("/webhooks", &[]).await?;
+        let mut created = Vec::new();
+        let mut change = settings::Change::default();
+        for event in [webhook::APPLICATION_CREATED, webhook::STAGE_CHANGE] {
+            let found = existing.iter().find(|w| w["url"] == url && w["event"] == event);
+            let hook = match found.filter(|w| signature_token(w).is_some()) {
+                Some(hook) => hook.clone(),
+                None => {
+                    if let Some(stale) = found.and_then(|w| w["id"].as_str()) {
+                        api.delete_webhook(stale).await?;
+                    }
+                    api.create_webhook(&url, event).await?
+                }
+            };
+            let token = signature_token(&hook)
+                .ok_or_else(|| JobError::Fail(anyhow::anyhow!("Lever created the {event} webhook without a token")))?;
+            created.push(json!({ "id": hook["id"], "event": event }));
+            let token = Some(Some(token.to_string()));
+            match event {
+                webhook::APPLICATION_CREATED => change.application_created_token = token,
+                _ => change.stage_change_token = token,
+            }
+        }
+        settings::apply(state, self.org_id, &change).await?;
+        sqlx::query!("UPDATE lever_settings SET created_webhooks = $2 WHERE org_id = $1", self.org_id, json!(created))
+            .execute(&state.db)
+            .await?;
+        Ok(())
+    }
+}
+
+fn signature_token(hook: &Value) -> Option<&str> {
+    hook["configuration"]["signatureToken"].as_str().or_else(|| hook["signatureToken"].as_str())
+}
+
+/// Removes the webhooks Fulcrum registered (when Lever still lets us), then forgets the
+/// tokens and parks the organization's work.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Disconnect {
+    pub org_id: Uuid,
+}
+
+impl Job for Disconnect {
+    const KIND: &'static str = "lever_disconnect";
+    const MAX_ATTEMPTS: i32 = 3;
+
+    fn org_id(&self) -> Option<Uuid> {
+        Some(self.org_id)
+    }
+
+    async fn run(self, ctx: JobContext) -> Result<(), JobError> {
+        let state = &ctx.state;
+        let hooks = sqlx::query_scalar!("SELECT created_webhooks FROM lever_settings WHERE org_id = $1", self.org_id)
+            .fetch_optional(&state.db)
+            .await?
+            .unwrap_or_else(|| json!([]));
+        match Api::for_org(state, self.org_id).await {
+            Ok(mut api) => {
+                for id in hooks.as_array().into_iter().flatten().filter_map(|h| h["id"].as_str()) {
+                    api.delete_webhook(id).await?;
+                }
+            }
+            // Access is gone already: the webhooks stay in Lever; the page says so.
+            Err(LeverError::NeedsReconnect(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        connection::disconnect(state, self.org_id).await?;
+        sqlx::query!("UPDATE lever_settings SET created_webhooks = '[]' WHERE org_id = $1", self.org_id)
+            .execute(&state.db)
+            .await?;
+        Ok(())
+    }
+}
+
+/// What the settings page should say about set-up work in progress or failed.
+pub async fn pending_work(db: &PgPool, org_id: Uuid) -> sqlx::Result<Option<String>> {
+    let row = sqlx::query!(
+        "SELECT kind, state, last_error FROM jobs
+         WHERE org_id = $1 AND kind = ANY($2) AND (state IN ('queued', 'running') OR
+               (state = 'failed' AND finished_at > now() - interval '1 hour'))
+         ORDER BY id DESC LIMIT 1",
+        org_id,
+        &[CreateWebhooks::KIND.to_string(), Disconnect::KIND.to_string()] as &[String],
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| {
+        let what = if r.kind == CreateWebhooks::KIND { "Creating the webhooks in Lever" } else { "Disconnecting" };
+        match r.state.as_str() {
+            "failed" => format!("{what} failed: {}", r.last_error.unwrap_or_default()),
+            _ => format!("{what}… (reload this page in a moment)"),
+        }
+    }))
+}

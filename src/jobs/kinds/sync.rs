@@ -1,0 +1,288 @@
+//! Brings one opportunity in Lever up to date with its invitations: the status tag, the
+//! invite note of each invitation, and the result (a feedback form, or a scored note when
+//! no form can be written). It converges on the current state whatever order events came
+//! in, and each effect happens once (tags are idempotent; notes and forms go through
+//! `lever::writes`).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::{
+    app::AppState,
+    domain::lifecycle::{Status, StatusTags, rating, rating_label},
+    invitations,
+    jobs::{Job, JobContext, JobError},
+    lever::{
+        Api, LeverError, connection, feedback,
+        writes::{self, Kind, Write},
+    },
+};
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SyncOpportunity {
+    pub org_id: Uuid,
+    pub opportunity_id: String,
+}
+
+impl Job for SyncOpportunity {
+    const KIND: &'static str = "lever_sync_opportunity";
+    const MAX_ATTEMPTS: i32 = 12;
+
+    fn org_id(&self) -> Option<Uuid> {
+        Some(self.org_id)
+    }
+
+    fn unique_key(&self) -> Option<String> {
+        Some(format!("sync:{}:{}", self.org_id, self.opportunity_id))
+    }
+
+    async fn run(self, ctx: JobContext) -> Result<(), JobError> {
+        let state = &ctx.state;
+        let invitations = load(state, self.org_id, &self.opportunity_id).await?;
+        if invitations.is_empty() {
+            return Ok(());
+        }
+        let mut api = Api::for_org(state, self.org_id).await?;
+        sync_tags(state, &mut api, &self.opportunity_id, &invitations).await?;
+        for inv in &invitations {
+            invite_note(state, &mut api, &self.opportunity_id, inv).await?;
+            if matches!(inv.status.as_str(), "completed" | "expired") {
+                result(state, &mut api, &self.opportunity_id, inv).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Invitations whose email went out (before that, Lever has nothing to show).
+async fn load(state: &AppState, org_id: Uuid, opportunity_id: &str) -> sqlx::Result<Vec<Row>> {
+    sqlx::query_as!(
+        Row,
+        r#"SELECT i.id, i.status, i.passed, i.score, i.failure_reason, i.deadline, i.completed_at, i.updated_at,
+                  i.candidate_name, i.candidate_email, i.perform_as,
+                  a.name AS assessment_name, a.pass_mark
+           FROM invitations i JOIN assessments a ON a.id = i.assessment_id
+           WHERE i.org_id = $1 AND i.opportunity_id = $2 AND i.email_sent_at IS NOT NULL AND i.status <> 'cancelled'
+           ORDER BY i.created_at"#,
+        org_id,
+        opportunity_id
+    )
+    .fetch_all(&state.db)
+    .await
+}
+
+struct Row {
+    id: Uuid,
+    status: String,
+    passed: Option<bool>,
+    score: Option<i32>,
+    failure_reason: Option<String>,
+    deadline: DateTime<Utc>,
+    completed_at: Option<DateTime<Utc>>,
+    updated_at: DateTime<Utc>,
+    candidate_name: String,
+    candidate_email: String,
+    perform_as: Option<String>,
+    assessment_name: String,
+    pass_mark: i32,
+}
+
+impl Row {
+    fn lifecycle(&self) -> Option<Status> {
+        Status::parse(&self.status, self.passed)
+    }
+}
+
+/// Adds the status tags the opportunity should carry and removes the ones it should not,
+/// calling Lever only for what differs from what Fulcrum last wrote or saw.
+async fn sync_tags(
+    state: &AppState,
+    api: &mut Api<'_>,
+    opportunity: &str,
+    invitations: &[Row],
+) -> Result<(), JobError> {
+    let tags = StatusTags::new(&state.settings.brand);
+    let statuses: Vec<(Status, DateTime<Utc>)> =
+        invitations.iter().filter_map(|i| Some((i.lifecycle()?, i.updated_at))).collect();
+    let desired = tags.desired(&statuses);
+    let believed: Vec<String> = sqlx::query_scalar!(
+        "SELECT status_tags FROM lever_opportunities WHERE org_id = $1 AND opportunity_id = $2",
+        api.org_id,
+        opportunity
+    )
+    .fetch_optional(&state.db)
+    .await?
+    .unwrap_or_default();
+    if desired.iter().any(|t| !believed.contains(t)) {
+        api.add_tags(opportunity, &desired, None).await?;
+    }
+    let stale: Vec<String> = believed.iter().filter(|t| !desired.contains(t)).cloned().collect();
+    if !stale.is_empty() {
+        api.remove_tags(opportunity, &stale, None).await?;
+    }
+    sqlx::query!(
+        "INSERT INTO lever_opportunities (org_id, opportunity_id, status_tags) VALUES ($1, $2, $3)
+         ON CONFLICT (org_id, opportunity_id) DO UPDATE SET status_tags = EXCLUDED.status_tags, updated_at = now()",
+        api.org_id,
+        opportunity,
+        &desired,
+    )
+    .execute(&state.db)
+    .await?;
+    Ok(())
+}
+
+fn marker(state: &AppState, id: Uuid, what: &str) -> String {
+    format!("{} ref {id}/{what}", state.settings.brand)
+}
+
+async fn invite_note(state: &AppState, api: &mut Api<'_>, opportunity: &str, inv: &Row) -> Result<(), JobError> {
+    let brand = &state.settings.brand;
+    let marker = marker(state, inv.id, "invite");
+    let key = format!("inv:{}:invite-note", inv.id);
+    let write = Write { key: &key, org_id: api.org_id, opportunity_id: opportunity, kind: Kind::Note, marker: &marker };
+    if !writes::prepare(state, api, &write).await? {
+        return Ok(());
+    }
+    let text = format!(
+        "{brand} sent the {} assessment to {} at {}.\nThe link expires on {}.\nReport: {}\n{marker}",
+        inv.assessment_name,
+        inv.who(),
+        inv.candidate_email,
+        inv.deadline.format("%Y-%m-%d %H:%M UTC"),
+        invitations::report_url(state, inv.id),
+    );
+    let answer = api.add_note(opportunity, &text, None, None).await;
+    writes::record(state, &write, answer).await?;
+    Ok(())
+}
+
+/// The result as a feedback form on Fulcrum's template, written as the user who moved the
+/// candidate (else the posting owner, else whoever connected Lever); a scored note when no
+/// form can be written.
+async fn result(state: &AppState, api: &mut Api<'_>, opportunity: &str, inv: &Row) -> Result<(), JobError> {
+    let Some(status) = inv.lifecycle() else { return Ok(()) };
+    let report = invitations::report_url(state, inv.id);
+    let key = format!("inv:{}:result", inv.id);
+    let connected_by = connection::get(&state.db, api.org_id).await?.and_then(|c| c.lever_user_id);
+    let authors: Vec<String> = inv.perform_as.iter().chain(connected_by.iter()).cloned().collect();
+    let template = match authors.is_empty() {
+        true => Err("no Lever user to write the form as".to_string()),
+        false => match feedback::template(state, api).await {
+            Ok(template) => Ok(template),
+            Err(LeverError::Forbidden(why)) => Err(format!("Lever refused the feedback template: {why}")),
+            Err(e) => return Err(e.into()),
+        },
+    };
+    let Ok(template) = template else {
+        let why = template.err().unwrap_or_default();
+        return result_note(state, api, opportunity, inv, status, &key, &why).await;
+    };
+    // The report link is unique to this invitation, so it is the form's marker.
+    let write =
+        Write { key: &key, org_id: api.org_id, opportunity_id: opportunity, kind: Kind::Feedback, marker: &report };
+    if !writes::prepare(state, api, &write).await? {
+        return Ok(());
+    }
+    let form = feedback_form(&template, inv, status, &report);
+    let mut answer = Err(LeverError::Rejected { status: 400, message: "no author".into() });
+    for author in &authors {
+        answer = api.add_feedback(opportunity, author, &form).await.map(|v| v["id"].as_str().map(str::to_string));
+        // A deactivated or unknown user is refused with 400: try the next author.
+        if !matches!(answer, Err(LeverError::Rejected { status: 400, .. })) {
+            break;
+        }
+    }
+    match answer {
+        Err(LeverError::Forbidden(why)) => {
+            writes::record(state, &write, Err(LeverError::Forbidden(why.clone()))).await.ok();
+            result_note(state, api, opportunity, inv, status, &key, &format!("Lever refused the feedback form: {why}"))
+                .await
+        }
+        Err(LeverError::Rejected { status: 400, message }) if message.contains("emplate") => {
+            // The template was deleted in Lever: make it again on the next attempt.
+            feedback::forget(state, &api.account_id).await?;
+            writes::record(state, &write, Err(LeverError::Unavailable(message))).await?;
+            Ok(())
+        }
+        answer => Ok(writes::record(state, &write, answer).await?),
+    }
+}
+
+fn outcome_label(status: Status) -> &'static str {
+    match status {
+        Status::Completed { passed: true } => "Passed",
+        Status::Completed { passed: false } => "Failed",
+        _ => "Expired",
+    }
+}
+
+fn feedback_form(template: &feedback::Template, inv: &Row, status: Status, report: &str) -> serde_json::Value {
+    let stars = rating(status, inv.score, inv.pass_mark);
+    let mut values = vec![
+        json!({ "id": template.rating, "value": rating_label(stars) }),
+        json!({ "id": template.score, "value": inv.score.unwrap_or(0).to_string() }),
+        json!({ "id": template.result, "value": outcome_label(status) }),
+        json!({ "id": template.report, "value": report }),
+    ];
+    if status != (Status::Completed { passed: true }) {
+        values.push(json!({ "id": template.reason, "value": inv.reason() }));
+    }
+    let mut form = json!({ "baseTemplateId": template.id, "fieldValues": values });
+    if let Some(at) = inv.completed_at {
+        form["completedAt"] = json!(at.timestamp_millis());
+    }
+    form
+}
+
+async fn result_note(
+    state: &AppState,
+    api: &mut Api<'_>,
+    opportunity: &str,
+    inv: &Row,
+    status: Status,
+    key: &str,
+    why: &str,
+) -> Result<(), JobError> {
+    let brand = &state.settings.brand;
+    let marker = marker(state, inv.id, "result");
+    let write = Write { key, org_id: api.org_id, opportunity_id: opportunity, kind: Kind::Note, marker: &marker };
+    if !writes::prepare(state, api, &write).await? {
+        return Ok(());
+    }
+    let stars = rating(status, inv.score, inv.pass_mark);
+    let mut text = format!(
+        "{brand} assessment result: {}\nResult: {} (score {}/100, pass mark {})\nRating: {}\n",
+        inv.assessment_name,
+        outcome_label(status),
+        inv.score.unwrap_or(0),
+        inv.pass_mark,
+        rating_label(stars),
+    );
+    if status != (Status::Completed { passed: true }) {
+        text.push_str(&format!("Failure reason: {}\n", inv.reason()));
+    }
+    text.push_str(&format!(
+        "Report: {}\n(Written as a note because {brand} could not write a feedback form: {why}.)\n{marker}",
+        invitations::report_url(state, inv.id)
+    ));
+    let answer = api.add_note(opportunity, &text, Some(stars), None).await;
+    writes::record(state, &write, answer).await?;
+    Ok(())
+}
+
+impl Row {
+    fn who(&self) -> &str {
+        if self.candidate_name.is_empty() { &self.candidate_email } else { &self.candidate_name }
+    }
+
+    fn reason(&self) -> String {
+        match (&self.failure_reason, self.status.as_str()) {
+            (Some(reason), _) if !reason.is_empty() => reason.clone(),
+            (_, "expired") => "The candidate did not complete the assessment before the deadline.".into(),
+            _ => format!("Scored {} against a pass mark of {}.", self.score.unwrap_or(0), self.pass_mark),
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! An organization's Lever integration settings: webhook URL and signature tokens
+//! (encrypted, write-only), trigger stages, the webhooks Fulcrum created, and the stage list
+//! cached from Lever. Shared by the settings page and `/api/v1/integrations/lever`.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::{connection, types::Stage, webhook};
+use crate::{app::AppState, crypto};
+
+#[derive(Debug, Serialize)]
+pub struct Overview {
+    /// `connected`, `needs_reconnect` or `not_connected`.
+    pub status: &'static str,
+    pub connected: bool,
+    pub needs_reconnect: bool,
+    pub account_id: Option<String>,
+    pub problem: Option<String>,
+    pub webhook_url: String,
+    pub verified_at: Option<DateTime<Utc>>,
+    pub signature_tokens: TokensConfigured,
+    pub trigger_stage_ids: Vec<String>,
+    /// Stages read from Lever, for picking trigger stages.
+    pub stages: Vec<Stage>,
+    pub created_webhooks: serde_json::Value,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TokensConfigured {
+    #[serde(rename = "applicationCreated")]
+    pub application_created: bool,
+    #[serde(rename = "candidateStageChange")]
+    pub stage_change: bool,
+}
+
+pub async fn overview(state: &AppState, org_id: Uuid) -> sqlx::Result<Overview> {
+    let connection = connection::get(&state.db, org_id).await?;
+    let row = sqlx::query!(
+        r#"SELECT o.webhook_key, s.application_created_token IS NOT NULL AS "app_set!",
+                  s.stage_change_token IS NOT NULL AS "stage_set!", s.verified_at,
+                  coalesce(s.trigger_stage_ids, '{}') AS "trigger_stage_ids!",
+                  coalesce(s.created_webhooks, '[]') AS "created_webhooks!"
+           FROM organizations o LEFT JOIN lever_settings s ON s.org_id = o.id WHERE o.id = $1"#,
+        org_id
+    )
+    .fetch_one(&state.db)
+    .await?;
+    let stages = match &connection {
+        Some(c) => cached_stages(&state.db, &c.account_id).await?.unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let status = match &connection {
+        Some(c) if c.connected() => "connected",
+        Some(_) => "needs_reconnect",
+        None => "not_connected",
+    };
+    Ok(Overview {
+        status,
+        connected: status == "connected",
+        needs_reconnect: status == "needs_reconnect",
+        account_id: connection.as_ref().map(|c| c.account_id.clone()),
+        problem: connection.and_then(|c| c.problem),
+        webhook_url: webhook_url(state, &row.webhook_key),
+        verified_at: row.verified_at,
+        signature_tokens: TokensConfigured { application_created: row.app_set, stage_change: row.stage_set },
+        trigger_stage_ids: row.trigger_stage_ids,
+        stages,
+        created_webhooks: row.created_webhooks,
+    })
+}
+
+pub fn webhook_url(state: &AppState, key: &str) -> String {
+    format!("{}/webhooks/lever/{key}", state.settings.public_url())
+}
+
+/// The account's stages as last read from Lever, if ever.
+pub async fn cached_stages(db: &PgPool, account_id: &str) -> sqlx::Result<Option<Vec<Stage>>> {
+    let stages = sqlx::query_scalar!("SELECT stages FROM lever_accounts WHERE account_id = $1", account_id)
+        .fetch_optional(db)
+        .await?
+        .flatten();
+    Ok(stages.and_then(|s| serde_json::from_value(s).ok()))
+}
+
+/// A change to the settings: `None` leaves a value as it is; `Some(None)` clears a token.
+#[derive(Debug, Default)]
+pub struct Change {
+    pub application_created_token: Option<Option<String>>,
+    pub stage_change_token: Option<Option<String>>,
+    pub trigger_stage_ids: Option<Vec<String>>,
+}
+
+/// Checks a pasted signature token: Lever's are 48 characters; anything reasonable goes.
+pub fn check_token(field: &str, token: &str) -> Result<String, (String, String)> {
+    let token = token.trim();
+    if token.is_empty() || token.len() > 200 || token.chars().any(char::is_whitespace) {
+        return Err((
+            field.to_string(),
+            "a signature token is the text Lever shows for the webhook: up to 200 characters, no spaces".into(),
+        ));
+    }
+    Ok(token.to_string())
+}
+
+pub fn check_stage_ids(ids: &[String]) -> Result<(), (String, String)> {
+    if ids.len() > 100 || !ids.iter().all(|id| webhook::is_lever_id(id)) {
+        return Err(("trigger_stage_ids".into(), "trigger stages must be Lever stage ids".into()));
+    }
+    Ok(())
+}
+
+pub async fn apply(state: &AppState, org_id: Uuid, change: &Change) -> sqlx::Result<()> {
+    let seal = |token: &Option<String>, event: &str| {
+        token.as_ref().map(|t| state.cipher.encrypt(t, &webhook::token_context(org_id, event)))
+    };
+    let mut tx = state.db.begin().await?;
+    ensure_row(&mut tx, org_id).await?;
+    if let Some(token) = &change.application_created_token {
+        let sealed = seal(token, webhook::APPLICATION_CREATED);
+        sqlx::query!("UPDATE lever_settings SET application_created_token = $2 WHERE org_id = $1", org_id, sealed)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Some(token) = &change.stage_change_token {
+        let sealed = seal(token, webhook::STAGE_CHANGE);
+        sqlx::query!("UPDATE lever_settings SET stage_change_token = $2 WHERE org_id = $1", org_id, sealed)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Some(ids) = &change.trigger_stage_ids {
+        sqlx::query!("UPDATE lever_settings SET trigger_stage_ids = $2 WHERE org_id = $1", org_id, ids)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    state.webhook_cache.forget_org(org_id);
+    Ok(())
+}
+
+pub async fn ensure_row(conn: &mut PgConnection, org_id: Uuid) -> sqlx::Result<()> {
+    sqlx::query!("INSERT INTO lever_settings (org_id) VALUES ($1) ON CONFLICT DO NOTHING", org_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Gives the organization a new webhook URL; the old one stops working.
+pub async fn regenerate_key(state: &AppState, org_id: Uuid) -> sqlx::Result<()> {
+    sqlx::query!("UPDATE organizations SET webhook_key = $2 WHERE id = $1", org_id, crypto::random_token(24))
+        .execute(&state.db)
+        .await?;
+    state.webhook_cache.forget_org(org_id);
+    Ok(())
+}

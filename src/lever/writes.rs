@@ -1,0 +1,144 @@
+//! Notes and feedback forms, written to Lever exactly once.
+//!
+//! Neither is idempotent in Lever: sending one twice makes two. So each write is recorded
+//! before it is sent ('sending') and after Lever confirms it ('done'). A retry that finds
+//! 'sending' cannot know whether Lever applied it (the worker may have died after Lever
+//! answered, or Lever timed out after writing), so it reads the opportunity's notes or
+//! feedback back from Lever and looks for the write's marker before writing again. An
+//! answer that proves the write did not apply (429, 503, 4xx) clears the record.
+
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{Api, LeverError};
+use crate::app::AppState;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Note,
+    Feedback,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Note => "note",
+            Self::Feedback => "feedback",
+        }
+    }
+}
+
+/// One write: its unique key, where it goes, and the marker text it carries.
+pub struct Write<'a> {
+    pub key: &'a str,
+    pub org_id: Uuid,
+    pub opportunity_id: &'a str,
+    pub kind: Kind,
+    pub marker: &'a str,
+}
+
+fn db_error(e: sqlx::Error) -> LeverError {
+    LeverError::Unavailable(format!("database: {e}"))
+}
+
+/// Whether `write` still has to be sent: false when it is done, or when an unconfirmed
+/// earlier attempt turns out (by reading back) to have applied. When true, the write is
+/// now recorded as 'sending'; send it and pass the answer to [`record`].
+pub async fn prepare(state: &AppState, api: &mut Api<'_>, write: &Write<'_>) -> Result<bool, LeverError> {
+    let recorded = sqlx::query!("SELECT state, kind FROM lever_writes WHERE key = $1", write.key)
+        .fetch_optional(&state.db)
+        .await
+        .map_err(db_error)?;
+    match recorded {
+        Some(r) if r.state == "done" => return Ok(false),
+        Some(r) => {
+            let kind = if r.kind == "feedback" { Kind::Feedback } else { Kind::Note };
+            if let Some(lever_id) = find_marker(api, kind, write.opportunity_id, write.marker).await? {
+                tracing::info!(key = write.key, "an unconfirmed Lever write had applied; not writing it again");
+                mark_done(state, write.key, lever_id.as_deref()).await?;
+                return Ok(false);
+            }
+        }
+        None => {}
+    }
+    sqlx::query!(
+        "INSERT INTO lever_writes (key, org_id, opportunity_id, kind, marker, state, attempts)
+         VALUES ($1, $2, $3, $4, $5, 'sending', 1)
+         ON CONFLICT (key) DO UPDATE SET state = 'sending', kind = EXCLUDED.kind, attempts = lever_writes.attempts + 1",
+        write.key,
+        write.org_id,
+        write.opportunity_id,
+        write.kind.as_str(),
+        write.marker,
+    )
+    .execute(&state.db)
+    .await
+    .map_err(db_error)?;
+    Ok(true)
+}
+
+/// Records Lever's answer to a write [`prepare`] allowed, and passes errors on.
+pub async fn record(
+    state: &AppState,
+    write: &Write<'_>,
+    answer: Result<Option<String>, LeverError>,
+) -> Result<(), LeverError> {
+    match answer {
+        Ok(lever_id) => mark_done(state, write.key, lever_id.as_deref()).await,
+        // It may have applied: leave 'sending' so the retry reads back first.
+        Err(e @ LeverError::Uncertain(_)) => Err(e),
+        // Certainly not applied: the retry may write straight away.
+        Err(e) => {
+            sqlx::query!("DELETE FROM lever_writes WHERE key = $1 AND state = 'sending'", write.key)
+                .execute(&state.db)
+                .await
+                .map_err(db_error)?;
+            Err(e)
+        }
+    }
+}
+
+async fn mark_done(state: &AppState, key: &str, lever_id: Option<&str>) -> Result<(), LeverError> {
+    sqlx::query!("UPDATE lever_writes SET state = 'done', lever_id = $2 WHERE key = $1", key, lever_id)
+        .execute(&state.db)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+/// Looks through the opportunity's notes or feedback for `marker`. `Some(id)` if found.
+async fn find_marker(
+    api: &mut Api<'_>,
+    kind: Kind,
+    opportunity_id: &str,
+    marker: &str,
+) -> Result<Option<Option<String>>, LeverError> {
+    let items = match kind {
+        Kind::Note => api.notes(opportunity_id).await?,
+        Kind::Feedback => api.feedback(opportunity_id).await?,
+    };
+    Ok(items.iter().find(|item| contains(item, marker)).map(|item| item["id"].as_str().map(str::to_string)))
+}
+
+/// True when any string inside `value` contains `marker`.
+fn contains(value: &Value, marker: &str) -> bool {
+    match value {
+        Value::String(s) => s.contains(marker),
+        Value::Array(items) => items.iter().any(|v| contains(v, marker)),
+        Value::Object(map) => map.values().any(|v| contains(v, marker)),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains;
+    use serde_json::json;
+
+    #[test]
+    fn finds_markers_anywhere_in_levers_shapes() {
+        let note = json!({"id": "n1", "fields": [{"type": "text", "value": "Invited.\nFulcrum ref inv-1/invite"}]});
+        assert!(contains(&note, "Fulcrum ref inv-1/invite"));
+        assert!(!contains(&note, "Fulcrum ref inv-2/invite"));
+    }
+}

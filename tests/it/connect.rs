@@ -1,0 +1,289 @@
+//! Connecting Lever: the OAuth round trip, tokens at rest, the refresh lifecycle, revocation
+//! and reconnection, the settings page and `/api/v1/integrations/lever`.
+
+use std::time::Duration;
+
+use fulcrum::orgs::Role;
+use serde_json::json;
+
+use crate::support::{
+    Options, eventually,
+    lever::{ADMIN_USER, ASSESS_STAGE},
+    spawn_app, spawn_with,
+};
+
+#[tokio::test]
+async fn connecting_sends_every_parameter_and_stores_tokens_encrypted() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let admin = app.connect_lever(&org, "acct-1").await;
+
+    let authorize = &app.lever.authorize_requests()[0];
+    assert_eq!(authorize["client_id"], crate::support::fake_lever::CLIENT_ID);
+    assert_eq!(authorize["redirect_uri"], format!("{}/integrations/lever/callback", app.url));
+    assert_eq!(authorize["response_type"], "code");
+    assert_eq!(authorize["audience"], "https://api.lever.co/v1/");
+    assert_eq!(authorize["prompt"], "consent");
+    assert!(authorize["state"].len() >= 32);
+    let scopes: Vec<&str> = authorize["scope"].split(' ').collect();
+    for scope in fulcrum::lever::SCOPES {
+        assert!(scopes.contains(scope), "missing scope {scope}");
+    }
+    assert_eq!(scopes.len(), fulcrum::lever::SCOPES.len());
+
+    let (account, access, refresh, user): (String, String, String, Option<String>) = sqlx::query_as(
+        "SELECT account_id, access_token, refresh_token, lever_user_id FROM lever_connections WHERE org_id = $1",
+    )
+    .bind(org.id)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!((account.as_str(), user.as_deref()), ("acct-1", Some(ADMIN_USER)));
+    for sealed in [&access, &refresh] {
+        assert!(sealed.starts_with("v1."), "{sealed}");
+        assert!(!sealed.contains("eyJ"), "no JWT in clear");
+    }
+    // The tokens work: Fulcrum reads the stage list with them.
+    eventually("stages are read from Lever", Duration::from_secs(10), || async {
+        admin
+            .get("/app/settings/integrations/lever")
+            .await
+            .texts("#settings label")
+            .iter()
+            .any(|t| t.contains("Fulcrum Assessment"))
+    })
+    .await;
+    let page = admin.get("/app/settings/integrations/lever").await;
+    assert_eq!(page.text("#connection-status"), "connected");
+    assert!(page.text("#connection").contains("acct-1"));
+    assert!(!page.body.contains(&refresh) && !page.body.contains(&access));
+}
+
+#[tokio::test]
+async fn declining_in_lever_explains_and_connects_nothing() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    app.seed_account("acct-1");
+    let admin = app.signed_in(&org.admin_email).await;
+    app.lever.deny_next_authorization();
+    let page = app.approve_in_lever(&admin, "acct-1").await;
+    assert_eq!(page.status, 400);
+    assert!(page.text("#result").contains("declined"), "{}", page.text("#result"));
+    let connections: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM lever_connections").fetch_one(&app.db).await.unwrap();
+    assert_eq!(connections, 0);
+}
+
+#[tokio::test]
+async fn a_callback_state_is_single_use_session_bound_and_short_lived() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    app.seed_account("acct-1");
+    let admin = app.signed_in(&org.admin_email).await;
+    let connect = admin.get("/integrations/lever/connect").await;
+    let lever = app.http().get(connect.location.unwrap()).send().await.unwrap();
+    let callback = lever.headers()["location"].to_str().unwrap().to_string();
+
+    // Another signed-in admin of the same org cannot use it: it is bound to the session.
+    let other = app.signed_in(&org.admin_email).await;
+    let stolen = other.get(&callback).await;
+    assert_eq!(stolen.status, 400);
+    assert!(stolen.text("#result").contains("not match"));
+
+    // Used once (by the theft attempt above), it is gone for its owner too.
+    let replay = admin.get(&callback).await;
+    assert_eq!(replay.status, 400);
+
+    // An expired one is refused with its own explanation.
+    let connect = admin.get("/integrations/lever/connect").await;
+    let lever = app.http().get(connect.location.unwrap()).send().await.unwrap();
+    let callback = lever.headers()["location"].to_str().unwrap().to_string();
+    sqlx::query("UPDATE oauth_states SET expires_at = now() - interval '1 minute'").execute(&app.db).await.unwrap();
+    let late = admin.get(&callback).await;
+    assert_eq!(late.status, 400);
+    assert!(late.text("#result").contains("ten minutes"));
+    let forged = admin.get("/integrations/lever/callback?code=abc&state=made-up").await;
+    assert_eq!(forged.status, 400);
+    let connections: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM lever_connections").fetch_one(&app.db).await.unwrap();
+    assert_eq!(connections, 0);
+}
+
+#[tokio::test]
+async fn a_lever_account_belongs_to_one_organization() {
+    let app = spawn_app().await;
+    let acme = app.create_org("Acme").await;
+    app.connect_lever(&acme, "acct-1").await;
+    let globex = app.create_org("Globex").await;
+    let admin = app.signed_in(&globex.admin_email).await;
+    let page = app.approve_in_lever(&admin, "acct-1").await;
+    assert_eq!(page.status, 409);
+    assert!(page.text("#result").contains("another Fulcrum organization"));
+    let holder: uuid::Uuid = sqlx::query_scalar("SELECT org_id FROM lever_connections WHERE account_id = 'acct-1'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(holder, acme.id);
+}
+
+#[tokio::test]
+async fn without_an_oauth_app_connect_says_it_is_not_configured() {
+    let app = spawn_with(Options { lever_configured: false, ..Options::default() }).await;
+    let org = app.create_org("Acme").await;
+    let admin = app.signed_in(&org.admin_email).await;
+    let page = admin.get("/integrations/lever/connect").await;
+    assert_eq!(page.status, 503);
+    assert!(page.text("#result").contains("LEVER_CLIENT_ID"));
+    assert!(admin.get("/app/settings/integrations/lever").await.body.contains("no Lever OAuth app configured"));
+}
+
+#[tokio::test]
+async fn only_admins_connect_or_see_the_settings() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let member = app.signed_in(&app.add_member(&org, Role::Member).await).await;
+    assert_eq!(member.get("/integrations/lever/connect").await.status, 403);
+    assert_eq!(member.get("/app/settings/integrations/lever").await.status, 403);
+    assert_eq!(member.post_form("/integrations/lever/disconnect", &[]).await.status, 403);
+}
+
+#[tokio::test]
+async fn settings_api_keeps_tokens_write_only() {
+    let app = spawn_app().await;
+    let org = app.connected_org("Acme", "acct-1").await;
+    let api = app.api(&org.api_key);
+    let (status, body) = api.get("/integrations/lever").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["connected"], true);
+    assert_eq!(body["needs_reconnect"], false);
+    assert_eq!(body["account_id"], "acct-1");
+    assert!(body["webhook_url"].as_str().unwrap().starts_with(&format!("{}/webhooks/lever/", app.url)));
+    assert_eq!(body["signature_tokens"]["candidateStageChange"], true);
+    assert!(!body.to_string().contains(crate::support::lever::STAGE_TOKEN));
+    let sealed: String = sqlx::query_scalar("SELECT stage_change_token FROM lever_settings WHERE org_id = $1")
+        .bind(org.id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert!(!sealed.contains(crate::support::lever::STAGE_TOKEN));
+
+    let (status, body) =
+        api.send(reqwest::Method::PUT, "/integrations/lever", json!({"trigger_stage_ids": [ASSESS_STAGE]})).await;
+    assert_eq!((status, body["trigger_stage_ids"].clone()), (200, json!([ASSESS_STAGE])));
+    let (status, body) = api
+        .send(
+            reqwest::Method::PUT,
+            "/integrations/lever",
+            json!({"signature_tokens": {"candidateStageChange": "has space"}}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["field"], "signature_tokens.candidateStageChange");
+    let (status, _) = api.send(reqwest::Method::PUT, "/integrations/lever", json!({"bogus": 1})).await;
+    assert_eq!(status, 400);
+    let (status, _) =
+        api.send(reqwest::Method::PUT, "/integrations/lever", json!({"trigger_stage_ids": ["../x"]})).await;
+    assert_eq!(status, 422);
+}
+
+#[tokio::test]
+async fn the_settings_page_saves_tokens_and_trigger_stages() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let admin = app.connect_lever(&org, "acct-1").await;
+    eventually("stages listed", Duration::from_secs(10), || async {
+        admin.get("/app/settings/integrations/lever").await.exists("input[name=trigger_stage]")
+    })
+    .await;
+    let page = admin
+        .post_form(
+            "/app/settings/integrations/lever",
+            &[("application_created_token", "tok-a"), ("stage_change_token", "tok-b"), ("trigger_stage", ASSESS_STAGE)],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let page = admin.get("/app/settings/integrations/lever?saved=settings").await;
+    assert!(page.text("p.notice").contains("saved"));
+    assert_eq!(page.attr("input[name=trigger_stage][checked]", "value").as_deref(), Some(ASSESS_STAGE));
+    assert!(!page.body.contains("tok-a") && !page.body.contains("tok-b"), "tokens are never shown back");
+    let (_, body) = app.api(&org.api_key).get("/integrations/lever").await;
+    assert_eq!(body["signature_tokens"], json!({"applicationCreated": true, "candidateStageChange": true}));
+    // An empty field keeps the token; "remove" clears both.
+    admin.post_form("/app/settings/integrations/lever", &[("application_created_token", "")]).await;
+    let (_, body) = app.api(&org.api_key).get("/integrations/lever").await;
+    assert_eq!(body["signature_tokens"]["applicationCreated"], true);
+    admin.post_form("/app/settings/integrations/lever", &[("clear_tokens", "1")]).await;
+    let (_, body) = app.api(&org.api_key).get("/integrations/lever").await;
+    assert_eq!(body["signature_tokens"], json!({"applicationCreated": false, "candidateStageChange": false}));
+}
+
+#[tokio::test]
+async fn create_webhooks_registers_both_and_keeps_their_tokens() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let admin = app.connect_lever(&org, "acct-1").await;
+    let page = admin.post_form("/app/settings/integrations/lever/webhooks", &[]).await;
+    assert_eq!((page.status, page.location.as_deref()), (303, Some("/app/settings/integrations/lever?saved=webhooks")));
+    let hooks = app.lever.webhooks("acct-1");
+    let url = app.webhook_url(&org).await;
+    let mut events: Vec<String> = hooks.iter().map(|h| h["event"].as_str().unwrap().to_string()).collect();
+    events.sort();
+    assert_eq!(events, vec!["applicationCreated", "candidateStageChange"]);
+    assert!(hooks.iter().all(|h| h["url"] == url.as_str()));
+    // A delivery signed with the token Lever made is accepted.
+    let token = hooks.iter().find(|h| h["event"] == "candidateStageChange").unwrap()["configuration"]["signatureToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let body = crate::support::fake_lever::delivery("candidateStageChange", json!({}), Some(&token), now_ms());
+    assert_eq!(app.deliver(&org, &body).await.status(), 200);
+    let page = admin.get("/app/settings/integrations/lever?saved=webhooks").await;
+    assert!(page.text("p.notice").contains("Webhooks created"));
+    assert!(page.text("#webhooks").contains("switches on"), "the remaining step in Lever is explained");
+    // Clicking again reuses them rather than registering twice.
+    admin.post_form("/app/settings/integrations/lever/webhooks", &[]).await;
+    assert_eq!(app.lever.webhooks("acct-1").len(), 2);
+}
+
+#[tokio::test]
+async fn disconnecting_removes_webhooks_forgets_tokens_and_parks_work() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let admin = app.connect_lever(&org, "acct-1").await;
+    admin.post_form("/app/settings/integrations/lever/webhooks", &[]).await;
+    assert_eq!(app.lever.webhooks("acct-1").len(), 2);
+    let page = admin.post_form("/integrations/lever/disconnect", &[]).await;
+    assert_eq!(page.status, 303);
+    assert!(app.lever.webhooks("acct-1").is_empty());
+    let connections: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM lever_connections").fetch_one(&app.db).await.unwrap();
+    assert_eq!(connections, 0);
+    let page = admin.get("/app/settings/integrations/lever").await;
+    assert_eq!(page.text("#connection-status"), "not connected");
+}
+
+#[tokio::test]
+async fn two_processes_refreshing_at_once_never_lose_the_rotated_token() {
+    let app = spawn_app().await;
+    app.lever.set_access_token_ttl(Duration::from_secs(2));
+    let org = app.create_org("Acme").await;
+    app.connect_lever(&org, "acct-1").await;
+    // A second process: its own state (token cache, HTTP client) on the same database.
+    let other = app.second_process();
+    for round in 0..5 {
+        let stale = fulcrum::lever::connection::access_token(&app.state, org.id, None).await.unwrap().access_token;
+        let (a, b) = tokio::join!(
+            fulcrum::lever::connection::refresh(&app.state, org.id, Some(&stale)),
+            fulcrum::lever::connection::refresh(&other, org.id, Some(&stale)),
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(a.access_token, b.access_token, "round {round}: both end with the one new token");
+        assert_ne!(a.access_token, stale);
+    }
+    assert_eq!(app.lever.invalid_grant_count(), 0);
+    assert_eq!(app.lever.refresh_count("acct-1"), 5, "one refresh per round, not two");
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
