@@ -116,6 +116,13 @@ impl Registry {
     fn get(&self, kind: &str) -> Option<&(Runner, Duration)> {
         self.runners.get(kind)
     }
+
+    /// The kinds registered: a worker claims only these.
+    pub fn kinds(&self) -> Vec<String> {
+        let mut kinds: Vec<String> = self.runners.keys().map(|k| k.to_string()).collect();
+        kinds.sort();
+        kinds
+    }
 }
 
 /// Every job kind Fulcrum runs.

@@ -47,12 +47,15 @@ pub(super) struct Claimed {
     pub lease: Uuid,
 }
 
-/// Claims up to `limit` due jobs for `worker`, at most `per_org` of them for any one
-/// organization, skipping organizations whose Lever budget is already spoken for over the
-/// next second (their jobs would only wait on the rate limit while holding a worker).
+/// Claims up to `limit` due jobs of `kinds` for `worker`, at most `per_org` of them for any
+/// one organization, skipping organizations whose Lever budget is already spoken for over
+/// the next second (their jobs would only wait on the rate limit while holding a worker).
+/// Only kinds the worker knows are claimed, so workers of different versions can share
+/// the queue.
 pub(super) async fn claim(
     pool: &PgPool,
     worker: &str,
+    kinds: &[String],
     now: DateTime<Utc>,
     limit: i32,
     per_org: i32,
@@ -64,7 +67,7 @@ pub(super) async fn claim(
         Claimed,
         r#"WITH candidates AS (
                SELECT id, org_id FROM jobs
-               WHERE state = 'queued' AND run_at <= $1
+               WHERE state = 'queued' AND run_at <= $1 AND kind = ANY($6)
                  AND (org_id IS NULL OR org_id NOT IN (
                        SELECT c.org_id FROM lever_connections c
                        JOIN lever_rate r ON r.account_id = c.account_id
@@ -95,33 +98,62 @@ pub(super) async fn claim(
         per_org,
         lease_secs,
         worker,
+        kinds,
     )
     .fetch_all(pool)
     .await
 }
 
-/// Marks jobs done (or queues them again at once when a rerun was asked for meanwhile).
-pub(super) async fn complete(pool: &PgPool, ids: &[i64], leases: &[Uuid], now: DateTime<Utc>) -> sqlx::Result<u64> {
-    let done = sqlx::query!(
-        r#"UPDATE jobs SET
-               state = CASE WHEN rerun THEN 'queued' ELSE 'done' END,
-               attempts = CASE WHEN rerun THEN 0 ELSE attempts END,
-               run_at = CASE WHEN rerun THEN $3 ELSE run_at END,
-               finished_at = CASE WHEN rerun THEN NULL ELSE now() END,
-               rerun = false, lease = NULL, lease_until = NULL
-           FROM unnest($1::bigint[], $2::uuid[]) AS finished(id, lease)
-           WHERE jobs.id = finished.id AND jobs.lease = finished.lease AND jobs.state = 'running'
-           RETURNING jobs.state"#,
+/// What recording a batch of finished jobs did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Completed {
+    /// Marked done.
+    pub done: u64,
+    /// Queued again because a rerun was asked for while they ran.
+    pub requeued: u64,
+}
+
+impl Completed {
+    /// Jobs of the batch whose lease had been lost: their completion changed nothing.
+    pub fn ignored(&self, batch: usize) -> u64 {
+        (batch as u64).saturating_sub(self.done + self.requeued)
+    }
+}
+
+/// Marks jobs done, or queues them again at once when a rerun was asked for while they
+/// ran. Only jobs still held under the given leases change.
+pub(super) async fn complete(
+    pool: &PgPool,
+    ids: &[i64],
+    leases: &[Uuid],
+    now: DateTime<Utc>,
+) -> sqlx::Result<Completed> {
+    let marked = sqlx::query!(
+        r#"WITH marked AS (
+               UPDATE jobs SET
+                   state = CASE WHEN rerun THEN 'queued' ELSE 'done' END,
+                   attempts = CASE WHEN rerun THEN 0 ELSE attempts END,
+                   run_at = CASE WHEN rerun THEN $3 ELSE run_at END,
+                   finished_at = CASE WHEN rerun THEN NULL ELSE now() END,
+                   rerun = false, lease = NULL, lease_until = NULL
+               FROM unnest($1::bigint[], $2::uuid[]) AS finished(id, lease)
+               WHERE jobs.id = finished.id AND jobs.lease = finished.lease AND jobs.state = 'running'
+               RETURNING jobs.state
+           )
+           SELECT count(*) FILTER (WHERE state = 'done') AS "done!",
+                  count(*) FILTER (WHERE state = 'queued') AS "requeued!"
+           FROM marked"#,
         ids,
         leases,
         now,
     )
-    .fetch_all(pool)
+    .fetch_one(pool)
     .await?;
-    if done.iter().any(|row| row.state == "queued") {
+    let completed = Completed { done: marked.done as u64, requeued: marked.requeued as u64 };
+    if completed.requeued > 0 {
         sqlx::query!("SELECT pg_notify('fulcrum_jobs', '')").execute(pool).await?;
     }
-    Ok(done.len() as u64)
+    Ok(completed)
 }
 
 /// After a failed attempt: queued again at `run_at`, or failed for good when `permanent`
@@ -184,17 +216,19 @@ pub(super) async fn give_back(
     Ok(())
 }
 
-/// Keeps a live worker's leases from running out.
-pub(super) async fn extend_leases(pool: &PgPool, leases: &[Uuid], lease_secs: f64) -> sqlx::Result<u64> {
-    let extended = sqlx::query!(
-        "UPDATE jobs SET lease_until = now() + make_interval(secs => $2)
-         WHERE lease = ANY($1) AND state = 'running'",
+/// Keeps a live worker's leases from running out. Returns the leases still held: a lease
+/// missing from the answer was lost (reaped after the worker stalled) and its job now
+/// belongs to the queue again.
+pub(super) async fn extend_leases(pool: &PgPool, leases: &[Uuid], lease_secs: f64) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar!(
+        r#"UPDATE jobs SET lease_until = now() + make_interval(secs => $2)
+           WHERE lease = ANY($1) AND state = 'running'
+           RETURNING lease AS "lease!""#,
         leases,
         lease_secs,
     )
-    .execute(pool)
-    .await?;
-    Ok(extended.rows_affected())
+    .fetch_all(pool)
+    .await
 }
 
 /// Hands the jobs of dead workers (leases run out) to whoever claims next. Their attempt

@@ -3,6 +3,11 @@
 //! one statement, leases of running jobs are extended while they run, and dead workers'
 //! jobs are reaped. On shutdown it stops claiming, lets running jobs finish for a grace
 //! period, and gives back the ones that do not.
+//!
+//! A worker whose task is dropped without shutdown (as a crashed process) stops claiming
+//! and stops extending its leases at once, so its jobs go to other workers when the leases
+//! run out; anything it still reports afterwards names a lease it no longer holds and
+//! changes nothing.
 
 use std::{
     collections::HashMap,
@@ -11,6 +16,7 @@ use std::{
 };
 
 use futures_util::FutureExt;
+use sqlx::PgPool;
 use tokio::{
     sync::{Notify, Semaphore, mpsc},
     task::JoinHandle,
@@ -77,8 +83,15 @@ impl Worker {
     }
 
     pub fn with_options(state: AppState, registry: Registry, options: WorkerOptions) -> Self {
-        let id = format!("{}-{}", hostname(), &Uuid::new_v4().to_string()[..8]);
+        // Host and process id say where a job runs (`jobs.locked_by`); the suffix tells apart
+        // workers of one process.
+        let id = format!("{}-{}-{}", hostname(), std::process::id(), &Uuid::new_v4().simple().to_string()[..6]);
         Self { state, registry: Arc::new(registry), options, id }
+    }
+
+    /// This worker's name in `jobs.locked_by`.
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
     /// Runs until `shutdown` fires and running jobs are finished or given back.
@@ -89,35 +102,47 @@ impl Worker {
     async fn run(self, shutdown: CancellationToken) {
         let wake = Arc::new(Notify::new());
         let stop_helpers = CancellationToken::new();
+        // Also fires when this future is dropped unfinished: a worker that is gone must stop
+        // extending its leases, or its jobs would never reach another worker.
+        let _stop_helpers_on_drop = stop_helpers.clone().drop_guard();
         let in_flight: InFlight = Arc::default();
         let (done_tx, done_rx) = mpsc::unbounded_channel();
 
         let listener = tokio::spawn(listen(self.state.clone(), wake.clone(), stop_helpers.clone()));
-        let recorder = tokio::spawn(record(self.state.clone(), done_rx));
+        let db = self.state.db.clone();
+        let recorder = tokio::spawn(record(self.state.clone(), db.clone(), done_rx));
         let keeper = tokio::spawn(keep_leases(
             self.state.clone(),
+            db.clone(),
             in_flight.clone(),
             self.options.clone(),
             stop_helpers.clone(),
         ));
-        let maintenance =
-            tokio::spawn(maintain(self.state.clone(), self.options.clone(), wake.clone(), stop_helpers.clone()));
+        let maintenance = tokio::spawn(maintain(
+            self.state.clone(),
+            db.clone(),
+            self.options.clone(),
+            wake.clone(),
+            stop_helpers.clone(),
+        ));
 
-        let slots = Arc::new(Semaphore::new(self.options.concurrency));
-        tracing::info!(worker = %self.id, concurrency = self.options.concurrency, "worker started");
+        let kinds = self.registry.kinds();
+        let concurrency = self.options.concurrency;
+        let slots = Arc::new(Semaphore::new(concurrency));
+        tracing::info!(worker = %self.id, concurrency, "worker started");
         while !shutdown.is_cancelled() {
             let free = slots.available_permits();
             if free == 0 {
                 tokio::select! {
-                    permit = slots.clone().acquire_owned() => drop(permit),
+                    permit = slots.acquire() => drop(permit),
                     _ = shutdown.cancelled() => break,
                 }
-                continue;
             }
+            let free = slots.available_permits();
             let now = self.state.clock.now();
             let lease_secs = self.options.lease.as_secs_f64();
-            let claimed =
-                queue::claim(&self.state.db, &self.id, now, free as i32, self.options.per_org_claim, lease_secs).await;
+            let per_org = self.options.per_org_claim;
+            let claimed = queue::claim(&db, &self.id, &kinds, now, free as i32, per_org, lease_secs).await;
             let claimed = match claimed {
                 Ok(jobs) => jobs,
                 Err(e) => {
@@ -134,8 +159,10 @@ impl Worker {
                 let permit = slots.clone().try_acquire_owned().expect("claimed no more than the free slots");
                 self.start(job, permit, &in_flight, &done_tx);
             }
-            if got < free {
-                // Drained for now: wait for a NOTIFY, the poll interval, or shutdown.
+            if got == 0 {
+                // Nothing due that this worker may take: wait for a NOTIFY, the poll
+                // interval, or shutdown. (A short claim is not a reason to wait: the
+                // per-organization cap may have left due jobs behind.)
                 tokio::select! {
                     _ = wake.notified() => {}
                     _ = tokio::time::sleep(self.options.poll_interval) => {}
@@ -153,7 +180,7 @@ impl Worker {
             for (lease, (id, task)) in leftovers {
                 task.abort();
                 let now = self.state.clock.now();
-                if let Err(e) = queue::give_back(&self.state.db, id, lease, false, "worker shut down", now).await {
+                if let Err(e) = queue::give_back(&db, id, lease, false, "worker shut down", now).await {
                     tracing::warn!(error = %e, job = id, "giving back a job");
                 }
             }
@@ -213,38 +240,52 @@ async fn run_one(registry: &Registry, kind: &str, ctx: JobContext, payload: serd
 }
 
 /// Records outcomes; successes are batched into one statement per wake-up.
-async fn record(state: AppState, mut done: mpsc::UnboundedReceiver<Finished>) {
+async fn record(state: AppState, db: PgPool, mut done: mpsc::UnboundedReceiver<Finished>) {
     let mut batch = Vec::with_capacity(512);
     while done.recv_many(&mut batch, 1024).await > 0 {
-        let (mut ids, mut leases) = (Vec::new(), Vec::new());
+        let (mut ids, mut leases) = (Vec::with_capacity(batch.len()), Vec::with_capacity(batch.len()));
         for finished in batch.drain(..) {
             match finished.outcome {
                 Outcome::Done => {
                     ids.push(finished.id);
                     leases.push(finished.lease);
                 }
-                other => record_other(&state, finished.id, finished.lease, other).await,
+                other => record_other(&state, &db, finished.id, finished.lease, other).await,
             }
         }
         if !ids.is_empty() {
-            state.metrics.job_finished_n("done", ids.len() as u64);
             let now = state.clock.now();
             let mut delay = Duration::from_millis(50);
-            while let Err(e) = queue::complete(&state.db, &ids, &leases, now).await {
-                // The work is done; only the record is missing. Keep trying while the
-                // leases last, after which the jobs run again (and find their work done).
-                tracing::warn!(error = %e, count = ids.len(), "recording finished jobs failed; retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(2));
-                if delay >= Duration::from_secs(2) && state.db.is_closed() {
-                    break;
+            loop {
+                match queue::complete(&db, &ids, &leases, now).await {
+                    Ok(completed) => {
+                        state.metrics.job_finished_n("done", completed.done);
+                        state.metrics.job_finished_n("rerun", completed.requeued);
+                        let ignored = completed.ignored(ids.len());
+                        if ignored > 0 {
+                            // Their leases ran out while they ran; another worker has them.
+                            tracing::warn!(count = ignored, "finished jobs whose lease was lost; ignored");
+                            state.metrics.job_finished_n("lease_lost", ignored);
+                        }
+                        break;
+                    }
+                    Err(e) => {
+                        // The work is done; only the record is missing. Keep trying while the
+                        // leases last, after which the jobs run again (and find their work done).
+                        tracing::warn!(error = %e, count = ids.len(), "recording finished jobs failed; retrying");
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(Duration::from_secs(2));
+                        if delay >= Duration::from_secs(2) && db.is_closed() {
+                            break;
+                        }
+                    }
                 }
             }
         }
     }
 }
 
-async fn record_other(state: &AppState, id: i64, lease: Uuid, outcome: Outcome) {
+async fn record_other(state: &AppState, db: &PgPool, id: i64, lease: Uuid, outcome: Outcome) {
     let now = state.clock.now();
     let result = match outcome {
         Outcome::Done => unreachable!("batched by the caller"),
@@ -253,7 +294,7 @@ async fn record_other(state: &AppState, id: i64, lease: Uuid, outcome: Outcome) 
                 + chrono::Duration::from_std(backoff(attempt, Duration::from_secs(2), Duration::from_secs(600)))
                     .unwrap_or_default();
             let error: String = error.chars().take(4000).collect();
-            match queue::fail_attempt(&state.db, id, lease, &error, permanent, retry_at).await {
+            match queue::fail_attempt(db, id, lease, &error, permanent, retry_at).await {
                 Ok(Some(s)) if s == "failed" => {
                     state.metrics.job_finished("failed");
                     Ok(())
@@ -268,7 +309,7 @@ async fn record_other(state: &AppState, id: i64, lease: Uuid, outcome: Outcome) 
         Outcome::GiveBack { pause, note, after } => {
             state.metrics.job_finished(if pause { "paused" } else { "deferred" });
             let at = now + chrono::Duration::from_std(after).unwrap_or_default();
-            queue::give_back(&state.db, id, lease, pause, &note, at).await
+            queue::give_back(db, id, lease, pause, &note, at).await
         }
     };
     if let Err(e) = result {
@@ -304,7 +345,16 @@ async fn listen(state: AppState, wake: Arc<Notify>, stop: CancellationToken) {
     }
 }
 
-async fn keep_leases(state: AppState, in_flight: InFlight, options: WorkerOptions, stop: CancellationToken) {
+/// Extends the leases of running jobs well before they run out. A job whose lease turns
+/// out to be lost (this worker stalled past it and the job was handed on) is stopped here,
+/// so it does not run in two places for longer than the stall.
+async fn keep_leases(
+    state: AppState,
+    db: PgPool,
+    in_flight: InFlight,
+    options: WorkerOptions,
+    stop: CancellationToken,
+) {
     let every = options.lease / 3;
     loop {
         tokio::select! {
@@ -315,15 +365,32 @@ async fn keep_leases(state: AppState, in_flight: InFlight, options: WorkerOption
         if leases.is_empty() {
             continue;
         }
-        if let Err(e) = queue::extend_leases(&state.db, &leases, options.lease.as_secs_f64()).await {
-            tracing::warn!(error = %e, "extending job leases failed");
+        let held = match queue::extend_leases(&db, &leases, options.lease.as_secs_f64()).await {
+            Ok(held) => held,
+            Err(e) => {
+                tracing::warn!(error = %e, "extending job leases failed");
+                continue;
+            }
+        };
+        if held.len() == leases.len() {
+            continue;
+        }
+        let held: std::collections::HashSet<Uuid> = held.into_iter().collect();
+        let mut running = in_flight.lock().expect("in-flight lock poisoned");
+        // Jobs that finished meanwhile have left `in_flight` already.
+        for lease in leases.iter().filter(|l| !held.contains(l)) {
+            if let Some((id, task)) = running.remove(lease) {
+                tracing::warn!(job = id, "lost the lease of a running job; stopping it");
+                task.abort();
+                state.metrics.job_finished("lease_lost");
+            }
         }
     }
 }
 
 /// Reaps dead workers' jobs, resumes parked jobs of reconnected organizations, prunes old
 /// jobs and deliveries.
-async fn maintain(state: AppState, options: WorkerOptions, wake: Arc<Notify>, stop: CancellationToken) {
+async fn maintain(state: AppState, db: PgPool, options: WorkerOptions, wake: Arc<Notify>, stop: CancellationToken) {
     let mut last_prune: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
@@ -331,7 +398,7 @@ async fn maintain(state: AppState, options: WorkerOptions, wake: Arc<Notify>, st
             _ = stop.cancelled() => return,
         }
         let now = state.clock.now();
-        match queue::reap_expired(&state.db, now).await {
+        match queue::reap_expired(&db, now).await {
             Ok(n) if n > 0 => {
                 tracing::warn!(count = n, "handed back jobs of a worker that stopped responding");
                 wake.notify_one();
@@ -339,7 +406,7 @@ async fn maintain(state: AppState, options: WorkerOptions, wake: Arc<Notify>, st
             Ok(_) => {}
             Err(e) => tracing::debug!(error = %e, "reaping expired leases failed"),
         }
-        if let Ok(n) = queue::resume_connected(&state.db, now).await
+        if let Ok(n) = queue::resume_connected(&db, now).await
             && n > 0
         {
             wake.notify_one();

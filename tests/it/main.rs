@@ -6,4 +6,5 @@ mod support;
 mod auth;
 mod connect;
 mod health;
+mod jobs;
 mod webhooks;

@@ -8,7 +8,7 @@ use fulcrum::{
     clock::Clock,
     config::Settings,
     crypto::Cipher,
-    jobs::{Worker, WorkerOptions},
+    jobs::{Registry, Worker, WorkerOptions},
 };
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
@@ -137,6 +137,21 @@ impl TestApp {
         let handle = worker.spawn(token.clone());
         self.workers.push((token, handle));
         self.workers.len() - 1
+    }
+
+    /// Starts a worker running `registry`'s job kinds on `state` (the app's own, or a
+    /// [`Self::second_process`]); returns its index and its id (`jobs.locked_by`).
+    pub fn start_worker_with(
+        &mut self,
+        state: AppState,
+        registry: Registry,
+        options: WorkerOptions,
+    ) -> (usize, String) {
+        let token = CancellationToken::new();
+        let worker = Worker::with_options(state, registry, options);
+        let id = worker.id().to_string();
+        self.workers.push((token.clone(), worker.spawn(token)));
+        (self.workers.len() - 1, id)
     }
 
     /// Kills a worker without any clean-up, as a crashed process would leave it: its
