@@ -136,6 +136,7 @@ pub fn registry() -> Registry {
         .register::<lever_setup::RefreshStages>()
         .register::<lever_setup::CreateWebhooks>()
         .register::<lever_setup::Disconnect>()
+        .register::<noop::Noop>()
 }
 
 /// Queues `job` to run now, in the caller's transaction. Returns the job id, or the id of

@@ -27,6 +27,9 @@ use uuid::Uuid;
 use super::{JobContext, JobError, Registry, backoff, queue};
 use crate::app::AppState;
 
+/// How long the claim loop waits for a batch of slots to free up before claiming for fewer.
+const BATCH_WAIT: Duration = Duration::from_millis(2);
+
 #[derive(Clone, Debug)]
 pub struct WorkerOptions {
     pub concurrency: usize,
@@ -109,7 +112,7 @@ impl Worker {
         let (done_tx, done_rx) = mpsc::unbounded_channel();
 
         let listener = tokio::spawn(listen(self.state.clone(), wake.clone(), stop_helpers.clone()));
-        let db = self.state.db.clone();
+        let db = queue::pool(&self.state.db);
         let recorder = tokio::spawn(record(self.state.clone(), db.clone(), done_rx));
         let keeper = tokio::spawn(keep_leases(
             self.state.clone(),
@@ -129,12 +132,22 @@ impl Worker {
         let kinds = self.registry.kinds();
         let concurrency = self.options.concurrency;
         let slots = Arc::new(Semaphore::new(concurrency));
+        // A claim costs a round trip and a commit however few jobs it takes: when most slots
+        // are busy, wait a moment for a worthwhile batch of them to free up.
+        let batch = (concurrency / 4).max(1);
         tracing::info!(worker = %self.id, concurrency, "worker started");
         while !shutdown.is_cancelled() {
             let free = slots.available_permits();
             if free == 0 {
                 tokio::select! {
                     permit = slots.acquire() => drop(permit),
+                    _ = shutdown.cancelled() => break,
+                }
+            }
+            if slots.available_permits() < batch {
+                tokio::select! {
+                    permits = slots.acquire_many(batch as u32) => drop(permits),
+                    _ = tokio::time::sleep(BATCH_WAIT) => {}
                     _ = shutdown.cancelled() => break,
                 }
             }
@@ -241,6 +254,7 @@ async fn run_one(registry: &Registry, kind: &str, ctx: JobContext, payload: serd
 
 /// Records outcomes; successes are batched into one statement per wake-up.
 async fn record(state: AppState, db: PgPool, mut done: mpsc::UnboundedReceiver<Finished>) {
+    let retain = state.settings.jobs.retention_days > 0;
     let mut batch = Vec::with_capacity(512);
     while done.recv_many(&mut batch, 1024).await > 0 {
         let (mut ids, mut leases) = (Vec::with_capacity(batch.len()), Vec::with_capacity(batch.len()));
@@ -257,7 +271,7 @@ async fn record(state: AppState, db: PgPool, mut done: mpsc::UnboundedReceiver<F
             let now = state.clock.now();
             let mut delay = Duration::from_millis(50);
             loop {
-                match queue::complete(&db, &ids, &leases, now).await {
+                match queue::complete(&db, &ids, &leases, now, retain).await {
                     Ok(completed) => {
                         state.metrics.job_finished_n("done", completed.done);
                         state.metrics.job_finished_n("rerun", completed.requeued);

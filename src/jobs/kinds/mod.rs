@@ -4,4 +4,5 @@ pub mod close;
 pub mod delivery;
 pub mod email;
 pub mod lever_setup;
+pub mod noop;
 pub mod sync;
