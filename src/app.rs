@@ -21,6 +21,10 @@ pub struct Inner {
     pub mailer: Mailer,
     pub lever: lever::Lever,
     pub webhook_cache: lever::webhook::OrgCache,
+    /// Wakes job workers after commits that queue work in bulk (see `jobs::Wakeup`).
+    pub job_wakeup: jobs::Wakeup,
+    /// Stores accepted webhook deliveries in batches (see `http::intake`).
+    pub intake: crate::http::intake::Intake,
 }
 
 impl Deref for AppState {
@@ -35,8 +39,12 @@ impl AppState {
     pub fn new(settings: Settings, db: PgPool, cipher: Cipher, clock: Clock) -> anyhow::Result<Self> {
         let mailer = Mailer::from_settings(&settings)?;
         let lever = lever::Lever::new(&settings)?;
+        let job_wakeup = jobs::Wakeup::new(db.clone());
+        let intake = crate::http::intake::Intake::new(db.clone(), job_wakeup.clone());
         Ok(Self(Arc::new(Inner {
             settings,
+            job_wakeup,
+            intake,
             db,
             cipher,
             clock,

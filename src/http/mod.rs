@@ -9,6 +9,7 @@ pub mod csrf;
 mod deliveries;
 pub mod error;
 mod health;
+pub mod intake;
 mod integrations;
 mod jobs_page;
 mod layout;

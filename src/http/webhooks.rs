@@ -1,7 +1,10 @@
 //! `POST /webhooks/lever/{key}`: Lever's deliveries. The signature is checked before
 //! anything is stored; a valid new delivery and the job that handles it are committed in
-//! one statement before the 200, so nothing Lever was told we have can be lost.
-//! Duplicates (Lever retries, Reruns) are recognised by Lever's per-delivery `token`.
+//! one statement before the 200, so nothing Lever was told we have can be lost (deliveries
+//! arriving together share that statement: see `intake`). Duplicates (Lever retries,
+//! Reruns) are recognised by Lever's per-delivery `token`. Workers are woken after the
+//! commit, coalesced across deliveries (`jobs::Wakeup`): a NOTIFY in each delivery's
+//! statement would queue every commit behind one database-wide lock.
 
 use std::sync::Arc;
 
@@ -16,9 +19,9 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
+use super::intake::NewDelivery;
 use crate::{
     app::AppState,
-    jobs::{Job, kinds::delivery::HandleDelivery},
     lever::webhook::{self, CACHE_TTL, Delivery, OrgWebhook},
 };
 
@@ -107,7 +110,16 @@ async fn handle(state: &AppState, key: &str, body: &[u8]) -> Result<Outcome, sql
     if !matches!(delivery.event.as_str(), webhook::APPLICATION_CREATED | webhook::STAGE_CHANGE) {
         return Ok(Outcome::Malformed(format!("Fulcrum does not handle {} events", delivery.event)));
     }
-    let accepted = record_accepted(state, org.org_id, &delivery, opportunity, triggered_at).await?;
+    let opportunity_id = opportunity.to_string();
+    let new = NewDelivery {
+        org_id: org.org_id,
+        token: delivery.token,
+        event: delivery.event,
+        opportunity_id,
+        triggered_at,
+        data: delivery.data,
+    };
+    let accepted = state.intake.store(new).await?;
     Ok(if accepted { Outcome::Accepted } else { Outcome::Duplicate })
 }
 
@@ -210,47 +222,4 @@ async fn record_test(
     .execute(&mut *tx)
     .await?;
     tx.commit().await
-}
-
-/// Stores a new delivery and queues its job in one statement (one implicit transaction,
-/// one round trip). False when the delivery was already received.
-async fn record_accepted(
-    state: &AppState,
-    org_id: Uuid,
-    delivery: &Delivery,
-    opportunity_id: &str,
-    triggered_at: DateTime<Utc>,
-) -> Result<bool, sqlx::Error> {
-    let job = HandleDelivery { org_id, token: delivery.token.clone() };
-    let payload = serde_json::to_value(&job).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    let inserted = sqlx::query_scalar!(
-        r#"WITH delivery AS (
-               INSERT INTO deliveries (org_id, token, event, opportunity_id, triggered_at, outcome, data)
-               VALUES ($1, $2, $3, $4, $5, 'accepted', $6)
-               ON CONFLICT (org_id, token) WHERE outcome <> 'rejected' DO NOTHING
-               RETURNING id
-           ), job AS (
-               INSERT INTO jobs (kind, payload, org_id, max_attempts, run_at)
-               SELECT $7, $8, $1, $9, $10 FROM delivery
-               RETURNING id
-           ), repeat AS (
-               UPDATE deliveries SET duplicates = duplicates + 1
-               WHERE org_id = $1 AND token = $2 AND outcome <> 'rejected' AND NOT EXISTS (SELECT 1 FROM delivery)
-           )
-           SELECT EXISTS (SELECT 1 FROM job) AS "queued!"
-           FROM (SELECT pg_notify('fulcrum_jobs', '')) AS wake"#,
-        org_id,
-        delivery.token,
-        delivery.event,
-        opportunity_id,
-        triggered_at,
-        delivery.data,
-        HandleDelivery::KIND,
-        payload,
-        HandleDelivery::MAX_ATTEMPTS,
-        state.clock.now(),
-    )
-    .fetch_one(&state.db)
-    .await?;
-    Ok(inserted)
 }

@@ -151,6 +151,44 @@ pub async fn enqueue_at<J: Job>(conn: &mut PgConnection, job: &J, run_at: DateTi
     queue::insert(conn, J::KIND, payload, job.org_id(), job.unique_key(), J::MAX_ATTEMPTS, run_at).await
 }
 
+/// Wakes the workers of every process for jobs committed outside [`enqueue`] (which
+/// notifies from inside the caller's transaction). PostgreSQL serialises every commit that
+/// carries a NOTIFY, flush included, behind one database-wide lock, so a path that commits
+/// jobs at a high rate must not notify in each commit: it calls [`Wakeup::wake`] after
+/// committing, and wake-ups asked for while a NOTIFY is on its way become one more.
+#[derive(Clone)]
+pub struct Wakeup(Arc<WakeupInner>);
+
+struct WakeupInner {
+    db: sqlx::PgPool,
+    asked: Arc<tokio::sync::Notify>,
+    sender: std::sync::Once,
+}
+
+impl Wakeup {
+    pub fn new(db: sqlx::PgPool) -> Self {
+        Self(Arc::new(WakeupInner { db, asked: Arc::default(), sender: std::sync::Once::new() }))
+    }
+
+    /// Asks for the workers to be woken; returns at once. Call after the commit.
+    pub fn wake(&self) {
+        let inner = &self.0;
+        inner.sender.call_once(|| {
+            let (db, asked) = (inner.db.clone(), inner.asked.clone());
+            tokio::spawn(async move {
+                loop {
+                    asked.notified().await;
+                    // Lost wake-ups cost latency, not work: workers also poll.
+                    if let Err(e) = sqlx::query!("SELECT pg_notify('fulcrum_jobs', '')").execute(&db).await {
+                        tracing::debug!(error = %e, "waking the workers failed");
+                    }
+                }
+            });
+        });
+        inner.asked.notify_one();
+    }
+}
+
 /// Waits until job `id` is done or failed (its state), or `timeout` passes (`None`). For
 /// pages that start work in the queue and want to show its result.
 pub async fn wait_for(db: &sqlx::PgPool, id: i64, timeout: Duration) -> sqlx::Result<Option<String>> {

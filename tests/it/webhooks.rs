@@ -65,6 +65,23 @@ async fn a_repeated_delivery_changes_nothing() {
 }
 
 #[tokio::test]
+async fn deliveries_arriving_together_are_each_stored_once_with_their_job() {
+    let (app, org) = ready().await;
+    let repeated = stage_change(Some(STAGE_TOKEN), now_ms());
+    let distinct: Vec<Value> = (0..30).map(|_| stage_change(Some(STAGE_TOKEN), now_ms())).collect();
+    let bodies = distinct.iter().chain(std::iter::repeat_n(&repeated, 10));
+    let answers = futures_util::future::join_all(bodies.map(|body| app.deliver(&org, body))).await;
+    assert!(answers.iter().all(|a| a.status() == 200));
+    assert_eq!(counts(&app, &org).await, (31, 0, 31));
+    let repeats: i32 = sqlx::query_scalar("SELECT duplicates FROM deliveries WHERE token = $1")
+        .bind(repeated["token"].as_str().unwrap())
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(repeats, 9);
+}
+
+#[tokio::test]
 async fn verify_connection_marks_the_settings_verified() {
     let (app, org) = ready().await;
     let body = delivery("candidateStageChange", json!({}), Some(STAGE_TOKEN), now_ms());
