@@ -8,6 +8,10 @@
 //! `rate + burst - 1` requests (14 with the defaults, against Lever's 20) and the long-run
 //! rate is `rate` (Lever's 10/s) — unlike a copy of Lever's own bucket, which allows 30 in a
 //! second. Reservations are first come, first served across processes.
+//!
+//! When Lever says "not now" (429, 503) the account pauses ([`back_off`]): no slot is handed
+//! out before the pause ends, and requests that reserved theirs earlier and are still
+//! waiting for it find the pause when they wake and reserve again after it.
 
 use std::time::Duration;
 
@@ -31,7 +35,21 @@ impl Budget {
 
 /// Reserves the next slot for `account_id` and waits until it comes.
 pub async fn acquire(db: &PgPool, account_id: &str, budget: Budget) -> Result<(), sqlx::Error> {
-    let wait_secs = sqlx::query_scalar!(
+    loop {
+        let wait_secs = reserve(db, account_id, budget).await?;
+        if wait_secs <= 0.0 {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_secs_f64(wait_secs)).await;
+        if !paused(db, account_id).await? {
+            return Ok(());
+        }
+    }
+}
+
+/// Seconds until the slot just reserved.
+async fn reserve(db: &PgPool, account_id: &str, budget: Budget) -> Result<f64, sqlx::Error> {
+    sqlx::query_scalar!(
         r#"INSERT INTO lever_rate (account_id, next_slot)
            VALUES ($1, clock_timestamp() - make_interval(secs => $3))
            ON CONFLICT (account_id) DO UPDATE SET next_slot = greatest(
@@ -43,18 +61,28 @@ pub async fn acquire(db: &PgPool, account_id: &str, budget: Budget) -> Result<()
         budget.lead().as_secs_f64(),
     )
     .fetch_one(db)
+    .await
+}
+
+/// Whether Lever asked for a pause that has not ended yet.
+async fn paused(db: &PgPool, account_id: &str) -> Result<bool, sqlx::Error> {
+    let paused = sqlx::query_scalar!(
+        r#"SELECT paused_until > clock_timestamp() AS "paused!" FROM lever_rate
+           WHERE account_id = $1 AND paused_until IS NOT NULL"#,
+        account_id
+    )
+    .fetch_optional(db)
     .await?;
-    if wait_secs > 0.0 {
-        tokio::time::sleep(Duration::from_secs_f64(wait_secs)).await;
-    }
-    Ok(())
+    Ok(paused.unwrap_or(false))
 }
 
 /// After a 429 or 503: no request for this account before `pause` from now, in any
-/// process.
+/// process, whenever its slot was reserved.
 pub async fn back_off(db: &PgPool, account_id: &str, pause: Duration) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE lever_rate SET next_slot = greatest(next_slot, clock_timestamp() + make_interval(secs => $2))
+        "UPDATE lever_rate SET
+             next_slot = greatest(next_slot, clock_timestamp() + make_interval(secs => $2)),
+             paused_until = greatest(paused_until, clock_timestamp() + make_interval(secs => $2))
          WHERE account_id = $1",
         account_id,
         pause.as_secs_f64(),

@@ -1,7 +1,8 @@
 //! Jobs that talk to Lever: notes land exactly once under 503s, 429s and timeouts after
 //! the write applied, with one worker process or two, and no account ever sees more than
-//! 20 requests in a second; revoked access pauses an organization's jobs until it
-//! reconnects; a busy organization does not hold up another's work.
+//! 20 requests in a second; a pause Lever asks for holds for every waiting request;
+//! revoked access pauses an organization's jobs until it reconnects; a busy organization
+//! does not hold up another's work.
 
 use std::time::Duration;
 
@@ -94,6 +95,37 @@ async fn notes_land_exactly_once_under_faults_within_the_rate_limit() {
 #[tokio::test]
 async fn notes_land_exactly_once_with_two_worker_processes() {
     notes_land_exactly_once(2).await;
+}
+
+#[tokio::test]
+async fn a_pause_lever_asks_for_holds_for_requests_already_waiting_for_their_slot() {
+    let mut app = app(&[]).await;
+    let org = app.connected_org("Acme", "acct-1").await;
+    app.lever.set_retry_after(Some(2));
+    app.lever.fail_next("acct-1", 1, 429);
+    let mut tx = app.db.begin().await.unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..12 {
+        ids.push(fulcrum::jobs::enqueue(&mut tx, &ReadStages { org_id: org.id }, app.clock().now()).await.unwrap());
+    }
+    tx.commit().await.unwrap();
+    app.start_worker_with(app.state.clone(), registry(), options());
+    eventually("the jobs finish", Duration::from_secs(20), || async {
+        let mut all = true;
+        for id in &ids {
+            all &= app.job_state(*id).await == "done";
+        }
+        all
+    })
+    .await;
+
+    let calls = app.lever.calls_for("acct-1");
+    let refused = calls.iter().find(|c| c.status == 429).expect("Lever refused one request").at;
+    // Requests already on the wire when the 429 came cannot be called back; nothing else
+    // may go before Retry-After says.
+    let early = calls.iter().filter(|c| c.at > refused + Duration::from_millis(100));
+    let early = early.filter(|c| c.at < refused + Duration::from_secs(2)).count();
+    assert_eq!(early, 0, "requests during the pause Lever asked for");
 }
 
 #[tokio::test]
