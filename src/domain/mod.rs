@@ -4,3 +4,4 @@
 pub mod email;
 pub mod lifecycle;
 pub mod resolution;
+pub mod scoring;

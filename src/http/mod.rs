@@ -4,12 +4,15 @@
 pub mod api;
 mod app_pages;
 mod auth;
+mod candidate;
 pub mod cookies;
 pub mod csrf;
 mod deliveries;
+mod email_settings;
 pub mod error;
 mod health;
 mod integrations;
+mod invitations;
 mod jobs_page;
 mod layout;
 mod routes;

@@ -7,3 +7,4 @@ mod auth;
 mod connect;
 mod health;
 mod webhooks;
+mod workflow;

@@ -2,12 +2,13 @@
 //! key (`Authorization: Bearer …`), errors as `{"error": {"code", "message"}}`.
 
 mod integrations;
+mod invitations;
 
 use axum::{
     Json, Router,
     extract::{FromRequest, FromRequestParts, Request, State, rejection::JsonRejection},
     http::{header, request::Parts},
-    routing::get,
+    routing::{get, post},
 };
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -21,6 +22,10 @@ pub fn routes() -> Router<AppState> {
         .route("/openapi.json", get(openapi))
         .route("/organization", get(organization))
         .route("/integrations/lever", get(integrations::get).put(integrations::put))
+        .route("/invitations", get(invitations::list))
+        .route("/invitations/{id}", get(invitations::get))
+        .route("/invitations/{id}/start", post(invitations::start))
+        .route("/invitations/{id}/result", post(invitations::result))
 }
 
 /// A JSON body whose problems come back in the API's error shape.
