@@ -129,6 +129,7 @@ pub fn registry() -> Registry {
         .register::<lever_setup::RefreshStages>()
         .register::<lever_setup::CreateWebhooks>()
         .register::<lever_setup::Disconnect>()
+        .register::<keepalive::KeepAlive>()
 }
 
 /// Queues `job` to run now, in the caller's transaction. Returns the job id, or the id of

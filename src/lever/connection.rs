@@ -93,16 +93,27 @@ pub async fn access_token(state: &AppState, org_id: Uuid, stale: Option<&str>) -
     let access = decrypt(state, org_id, "access", &row.access_token)?;
     let due = refresh_after(row.access_expires_at, row.last_refreshed_at);
     if Some(access.as_str()) == stale || Utc::now() >= due {
-        return refresh(state, org_id, Some(&access)).await;
+        return refresh(state, org_id, Refresh::Stale(&access)).await;
     }
     let token = CachedToken { account_id: row.account_id, access_token: access, refresh_after: due };
     state.lever.cache_token(org_id, token.clone());
     Ok(token)
 }
 
-/// Refreshes under the connection row's lock. If another process refreshed while we
-/// waited for the lock (the token is no longer `stale`), its token is used instead.
-pub async fn refresh(state: &AppState, org_id: Uuid, stale: Option<&str>) -> Result<CachedToken, LeverError> {
+/// Why a refresh is wanted; decided again under the lock, since another process may have
+/// refreshed meanwhile.
+#[derive(Clone, Copy, Debug)]
+pub enum Refresh<'a> {
+    /// Lever refused this access token (401), or it is about to expire.
+    Stale(&'a str),
+    /// Keep-alive: refresh if the last refresh is older than this, so the refresh token
+    /// never reaches Lever's 90-day inactivity limit.
+    IdleSince(DateTime<Utc>),
+}
+
+/// Refreshes under the connection row's lock, unless the reason no longer holds: then the
+/// token another process just obtained is used instead.
+pub async fn refresh(state: &AppState, org_id: Uuid, why: Refresh<'_>) -> Result<CachedToken, LeverError> {
     let mut tx = state.db.begin().await.map_err(db_error)?;
     // The lock is held across the call to Lever's token endpoint on purpose: it is what
     // keeps two processes from spending the same refresh token.
@@ -122,7 +133,11 @@ pub async fn refresh(state: &AppState, org_id: Uuid, stale: Option<&str>) -> Res
     }
     let current = decrypt(state, org_id, "access", &row.access_token)?;
     let due = refresh_after(row.access_expires_at, row.last_refreshed_at);
-    if Some(current.as_str()) != stale && Utc::now() < due {
+    let needed = match why {
+        Refresh::Stale(stale) => current == stale || Utc::now() >= due,
+        Refresh::IdleSince(cutoff) => row.last_refreshed_at < cutoff,
+    };
+    if !needed {
         tx.commit().await.map_err(db_error)?;
         let token = CachedToken { account_id: row.account_id, access_token: current, refresh_after: due };
         state.lever.cache_token(org_id, token.clone());

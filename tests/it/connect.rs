@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use fulcrum::orgs::Role;
+use fulcrum::{lever::connection::Refresh, orgs::Role};
 use serde_json::json;
 
 use crate::support::{
@@ -273,8 +273,8 @@ async fn two_processes_refreshing_at_once_never_lose_the_rotated_token() {
     for round in 0..5 {
         let stale = fulcrum::lever::connection::access_token(&app.state, org.id, None).await.unwrap().access_token;
         let (a, b) = tokio::join!(
-            fulcrum::lever::connection::refresh(&app.state, org.id, Some(&stale)),
-            fulcrum::lever::connection::refresh(&other, org.id, Some(&stale)),
+            fulcrum::lever::connection::refresh(&app.state, org.id, Refresh::Stale(&stale)),
+            fulcrum::lever::connection::refresh(&other, org.id, Refresh::Stale(&stale)),
         );
         let (a, b) = (a.unwrap(), b.unwrap());
         assert_eq!(a.access_token, b.access_token, "round {round}: both end with the one new token");
@@ -286,4 +286,29 @@ async fn two_processes_refreshing_at_once_never_lose_the_rotated_token() {
 
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+#[tokio::test]
+async fn idle_connections_are_kept_alive_and_admins_warned_before_the_year_is_out() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    app.connect_lever(&org, "acct-1").await;
+    fulcrum::jobs::maintenance::lever_upkeep(&app.state).await.unwrap();
+    app.settle().await;
+    assert_eq!(app.lever.refresh_count("acct-1"), 0, "a fresh connection needs nothing");
+
+    app.clock().advance(chrono::Duration::days(31));
+    fulcrum::jobs::maintenance::lever_upkeep(&app.state).await.unwrap();
+    eventually("the keep-alive refresh", Duration::from_secs(10), || async { app.lever.refresh_count("acct-1") == 1 })
+        .await;
+    app.settle().await;
+
+    app.clock().advance(chrono::Duration::days(310));
+    fulcrum::jobs::maintenance::lever_upkeep(&app.state).await.unwrap();
+    fulcrum::jobs::maintenance::lever_upkeep(&app.state).await.unwrap();
+    let mails = app.smtp.wait_for(1, Duration::from_secs(10)).await;
+    app.settle().await;
+    assert_eq!(mails[0].to, vec![org.admin_email.clone()]);
+    assert!(mails[0].subject.contains("before its access expires"));
+    assert_eq!(app.smtp.messages().len(), 1, "warned once");
 }

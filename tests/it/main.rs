@@ -4,6 +4,7 @@
 mod support;
 
 mod auth;
+mod cli;
 mod connect;
 mod health;
 mod webhooks;

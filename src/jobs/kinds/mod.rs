@@ -3,5 +3,6 @@
 pub mod close;
 pub mod delivery;
 pub mod email;
+pub mod keepalive;
 pub mod lever_setup;
 pub mod sync;
