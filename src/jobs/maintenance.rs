@@ -12,8 +12,16 @@ pub async fn prune(state: &AppState) -> anyhow::Result<()> {
     let sessions = sqlx::query!("DELETE FROM sessions WHERE expires_at < now()").execute(&state.db).await?;
     let failures =
         sqlx::query!("DELETE FROM login_failures WHERE at < now() - interval '1 day'").execute(&state.db).await?;
+    let deliveries = sqlx::query!(
+        "DELETE FROM deliveries WHERE received_at < now() - make_interval(days => $1)",
+        state.settings.jobs.delivery_retention_days as i32
+    )
+    .execute(&state.db)
+    .await?;
+    sqlx::query!("DELETE FROM oauth_states WHERE expires_at < now()").execute(&state.db).await?;
     tracing::info!(
         jobs,
+        deliveries = deliveries.rows_affected(),
         sessions = sessions.rows_affected(),
         login_failures = failures.rows_affected(),
         "pruned old rows"

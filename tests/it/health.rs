@@ -70,3 +70,31 @@ async fn oversized_and_malformed_forms_are_refused_cleanly() {
     let body = garbage.text().await.unwrap();
     assert!(!body.contains("panicked") && !body.contains("src/"), "{body}");
 }
+
+#[tokio::test]
+async fn pruning_keeps_tables_to_the_retention_windows() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    sqlx::query(
+        "INSERT INTO deliveries (org_id, token, outcome, received_at) VALUES
+         ($1, 'old', 'accepted', now() - interval '15 days'), ($1, 'new', 'accepted', now() - interval '13 days')",
+    )
+    .bind(org.id)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO jobs (kind, payload, state, max_attempts, run_at, finished_at) VALUES
+         ('noop', '{}', 'done', 1, now(), now() - interval '8 days'),
+         ('noop', '{}', 'done', 1, now(), now() - interval '6 days'),
+         ('noop', '{}', 'failed', 1, now(), now() - interval '30 days')",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    fulcrum::jobs::maintenance::prune(&app.state).await.unwrap();
+    let tokens: Vec<String> = sqlx::query_scalar("SELECT token FROM deliveries").fetch_all(&app.db).await.unwrap();
+    assert_eq!(tokens, vec!["new"]);
+    let jobs: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs").fetch_one(&app.db).await.unwrap();
+    assert_eq!(jobs, 2, "recent done jobs and failed ones stay");
+}

@@ -7,5 +7,6 @@ mod auth;
 mod cli;
 mod connect;
 mod health;
+mod pages;
 mod webhooks;
 mod workflow;
