@@ -2,12 +2,15 @@
 //! another's.
 
 mod api;
+mod pages;
 
 use serde_json::{Value, json};
 
 use crate::support::TestApp;
 
-/// Questions with their right answers, as the admin API takes and gives them.
+/// The documented example of the question text format, and the same questions as JSON.
+const QUESTIONS_TEXT: &str = "What is 2 + 2?\n- 3\n* 4\n- 5\n\nWhich one is a prime?\n* 7\n- 8";
+
 fn questions_json() -> Value {
     json!([
         {"prompt": "What is 2 + 2?", "choices": ["3", "4", "5"], "answer": 1},
