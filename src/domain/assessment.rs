@@ -1,11 +1,9 @@
 //! An assessment's settings, parsed once at the edge ("parse, don't validate"): from the
 //! admin form's text or the API's JSON into a [`ValidAssessment`], with every problem named
-//! by its field and said in plain words. Also the name key that makes names unique, the
-//! codes (`FC-81519`) and the two tags recruiters put on Lever postings.
+//! by its field and said in plain words. Also the codes (`FC-81519`). Names and tags are
+//! compared as tag resolution compares them ([`super::resolution::normalize`]).
 
 mod questions;
-
-use std::fmt;
 
 use serde::Deserialize;
 
@@ -29,22 +27,12 @@ impl FieldError {
     }
 }
 
-/// How names and tags are compared: case and runs of white space do not matter. Agrees with
-/// the database's generated `name_key`.
-pub fn match_key(text: &str) -> String {
-    collapse_spaces(text).to_lowercase()
-}
-
 fn collapse_spaces(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The CodeScreen-style tag that selects an assessment by name, e.g. `Fulcrum Backend Engineer`.
-pub fn name_tag(brand: &str, name: &str) -> String {
-    format!("{brand} {name}")
-}
-
-/// A name with its spacing tidied (trimmed, inner runs of white space made one space).
+/// A name with its spacing tidied (trimmed, inner runs of white space made one space). Its
+/// `normalize`d form is the database's `name_key`, unique per organization.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AssessmentName(String);
 
@@ -84,21 +72,8 @@ impl AssessmentCode {
         Self(format!("FC-{:05}", number % 100_000))
     }
 
-    /// Reads a code as a recruiter may type it (any case, surrounding spaces).
-    pub fn parse(text: &str) -> Option<Self> {
-        let code = text.trim().to_uppercase();
-        let digits = code.strip_prefix("FC-")?;
-        (digits.len() == 5 && digits.bytes().all(|b| b.is_ascii_digit())).then_some(Self(code))
-    }
-
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-impl fmt::Display for AssessmentCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 

@@ -19,8 +19,9 @@ use super::{
 use crate::{
     app::AppState,
     db::assessments::{self, Assessment, SaveError},
-    domain::assessment::{
-        AssessmentForm, DEFAULT_EXPIRES_AFTER_DAYS, FieldError, ValidAssessment, name_tag, questions_to_text,
+    domain::{
+        assessment::{AssessmentForm, DEFAULT_EXPIRES_AFTER_DAYS, FieldError, ValidAssessment, questions_to_text},
+        resolution::name_tag,
     },
 };
 

@@ -17,7 +17,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{FieldError, match_key};
+use super::FieldError;
+use crate::domain::resolution::normalize;
 
 pub const MAX_QUESTIONS: usize = 200;
 pub const MIN_CHOICES: usize = 2;
@@ -164,7 +165,7 @@ fn check(question: Question) -> Result<Question, String> {
             return Err(format!("choice {} is empty.", i + 1));
         }
         check_line(&format!("choice {}", i + 1), choice, MAX_CHOICE_CHARS)?;
-        if let Some(earlier) = choices[..i].iter().position(|c| match_key(c) == match_key(choice)) {
+        if let Some(earlier) = choices[..i].iter().position(|c| normalize(c) == normalize(choice)) {
             return Err(format!("choices {} and {} are the same (\"{choice}\").", earlier + 1, i + 1));
         }
     }

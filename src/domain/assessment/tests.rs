@@ -139,15 +139,9 @@ fn a_partial_update_keeps_what_it_does_not_mention() {
 }
 
 #[test]
-fn names_match_ignoring_case_and_spacing() {
-    assert_eq!(match_key("  Backend \t  ENGINEER\n"), "backend engineer");
-    assert_eq!(match_key("Fulcrum  Backend engineer"), match_key(&name_tag("Fulcrum", "backend Engineer")));
+fn names_are_stored_with_tidy_spacing_and_keep_their_case() {
     assert_eq!(AssessmentName::parse(" Backend \n Engineer ").unwrap().as_str(), "Backend Engineer");
-}
-
-#[test]
-fn name_tags_put_the_brand_first() {
-    assert_eq!(name_tag("Fulcrum", "Backend Engineer"), "Fulcrum Backend Engineer");
+    assert_eq!(AssessmentName::parse("iOS  Developer").unwrap().as_str(), "iOS Developer");
 }
 
 #[test]
@@ -156,14 +150,7 @@ fn codes_are_fc_and_five_digits() {
     assert_eq!(AssessmentCode::from_number(42).as_str(), "FC-00042");
     for _ in 0..200 {
         let code = AssessmentCode::random();
-        assert_eq!(AssessmentCode::parse(code.as_str()), Some(code));
-    }
-}
-
-#[test]
-fn codes_are_read_as_recruiters_type_them() {
-    assert_eq!(AssessmentCode::parse(" fc-81519 ").unwrap().as_str(), "FC-81519");
-    for not_a_code in ["FC-8151", "FC-815190", "FC 81519", "XX-81519", "FC-8151a", "", "Fulcrum: Passed"] {
-        assert_eq!(AssessmentCode::parse(not_a_code), None, "{not_a_code}");
+        let (prefix, digits) = code.as_str().split_at(3);
+        assert!(prefix == "FC-" && digits.len() == 5 && digits.bytes().all(|b| b.is_ascii_digit()), "{code:?}");
     }
 }

@@ -17,7 +17,10 @@ use super::{ApiClient, ApiJson};
 use crate::{
     app::AppState,
     db::assessments::{self, Assessment},
-    domain::assessment::{AssessmentInput, FieldError, Question, ValidAssessment, name_tag},
+    domain::{
+        assessment::{AssessmentInput, FieldError, Question, ValidAssessment},
+        resolution::name_tag,
+    },
     http::error::{ApiResult, AppError, parse_id},
 };
 
