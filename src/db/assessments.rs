@@ -5,7 +5,10 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, types::Json};
 use uuid::Uuid;
 
-use crate::domain::assessment::{AssessmentCode, AssessmentInput, Question, ValidAssessment};
+use crate::domain::{
+    assessment::{AssessmentCode, AssessmentInput, Question, ValidAssessment},
+    resolution::Candidate,
+};
 
 /// An assessment as stored, right answers included: for admins and the runner, never for
 /// candidates as is.
@@ -39,13 +42,21 @@ impl Assessment {
     }
 }
 
-/// What tag resolution needs to pick an assessment by name tag or code tag.
+/// What tag resolution needs to pick an assessment by name tag or code tag, and the
+/// invitation it leads to needs for its deadline.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AssessmentRef {
     pub id: Uuid,
     pub name: String,
     pub code: String,
     pub active: bool,
+    pub expires_after_days: i32,
+}
+
+impl AssessmentRef {
+    pub fn candidate(&self) -> Candidate<'_> {
+        Candidate { id: self.id, name: &self.name, code: &self.code, active: self.active }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -114,7 +125,7 @@ pub async fn lock(conn: &mut PgConnection, org_id: Uuid, id: Uuid) -> Result<(),
 pub async fn for_resolution(conn: &mut PgConnection, org_id: Uuid) -> Result<Vec<AssessmentRef>, sqlx::Error> {
     sqlx::query_as!(
         AssessmentRef,
-        "SELECT id, name, code, active FROM assessments WHERE org_id = $1 ORDER BY name_key",
+        "SELECT id, name, code, active, expires_after_days FROM assessments WHERE org_id = $1 ORDER BY name_key",
         org_id
     )
     .fetch_all(conn)
