@@ -3,6 +3,7 @@
 
 pub mod api;
 mod app_pages;
+mod assessments;
 mod auth;
 mod candidate;
 pub mod cookies;

@@ -6,8 +6,8 @@ use axum::{
 };
 
 use super::{
-    api, app_pages, auth, candidate, deliveries, email_settings, health, integrations, invitations, jobs_page,
-    static_files, team, webhooks,
+    api, app_pages, assessments, auth, candidate, deliveries, email_settings, health, integrations, invitations,
+    jobs_page, static_files, team, webhooks,
 };
 use crate::app::AppState;
 
@@ -27,6 +27,9 @@ pub fn routes() -> Router<AppState> {
         // The web app
         .route("/app", get(invitations::dashboard))
         .route("/app/invitations/{id}", get(invitations::report))
+        .route("/app/assessments", get(assessments::list))
+        .route("/app/assessments/new", get(assessments::new_page).post(assessments::create))
+        .route("/app/assessments/{id}", get(assessments::edit_page).post(assessments::update))
         .route("/app/settings/team", get(team::page).post(team::add_member))
         .route("/app/settings/team/{id}/remove", post(team::remove_member))
         .route("/app/settings/api-keys", get(team::api_keys_page).post(team::create_api_key))

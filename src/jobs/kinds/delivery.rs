@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::{
     app::AppState,
+    db::{self, assessments::AssessmentRef},
     domain::{
         email::EmailAddress,
         lifecycle::{StatusTags, is_trigger_stage},
@@ -131,16 +132,8 @@ async fn decide(state: &AppState, api: &mut Api<'_>, event: &Event) -> Result<St
         None => None,
     };
     let posting_tags = posting.as_ref().map(|p| p.tags.clone()).unwrap_or_default();
-    let assessments = sqlx::query!(
-        "SELECT id, name, code, active, expires_after_days FROM assessments WHERE org_id = $1",
-        api.org_id
-    )
-    .fetch_all(&state.db)
-    .await?;
-    let catalogue: Vec<resolution::Candidate> = assessments
-        .iter()
-        .map(|a| resolution::Candidate { id: a.id, name: &a.name, code: &a.code, active: a.active })
-        .collect();
+    let assessments = db::assessments::for_resolution(&mut *state.db.acquire().await?, api.org_id).await?;
+    let catalogue: Vec<resolution::Candidate> = assessments.iter().map(AssessmentRef::candidate).collect();
     let tags = posting_tags.iter().chain(&opportunity.tags).map(String::as_str);
     let resolved = resolution::resolve(&state.settings.brand, tags, &catalogue);
     if resolved.invite.is_empty() {
