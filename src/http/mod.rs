@@ -82,6 +82,11 @@ pub fn router(state: AppState) -> Router {
                     header::REFERRER_POLICY,
                     HeaderValue::from_static("same-origin"),
                 ))
+                // Pages carry personal data and one-time secrets: no shared or back-button caches.
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("no-store"),
+                ))
                 .layer(SetResponseHeaderLayer::overriding(
                     header::X_CONTENT_TYPE_OPTIONS,
                     HeaderValue::from_static("nosniff"),

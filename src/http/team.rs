@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::{
     auth::capitalise,
     csrf::{CsrfForm, CsrfToken, NoFields},
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, parse_id},
     layout::{Chrome, render},
     session::AdminUser,
 };
@@ -116,9 +116,10 @@ pub async fn remove_member(
     State(state): State<AppState>,
     admin: AdminUser,
     csrf: CsrfToken,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> AppResult<Response> {
+    let id = parse_id(&id)?;
     if id == admin.0.id {
         let page = team_page(&state, &admin, &csrf, Some("You cannot remove yourself.".into()), None).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
@@ -198,9 +199,10 @@ pub async fn create_api_key(
 pub async fn revoke_api_key(
     State(state): State<AppState>,
     admin: AdminUser,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> AppResult<Response> {
+    let id = parse_id(&id)?;
     let revoked = sqlx::query!(
         "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND org_id = $2",
         id,

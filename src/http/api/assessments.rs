@@ -134,10 +134,12 @@ fn first_problem(errors: Vec<FieldError>) -> AppError {
     }
 }
 
-async fn list(State(state): State<AppState>, client: ApiClient) -> ApiResult<Json<Vec<AssessmentJson>>> {
+/// Lists come as `{"data": [...]}`, like every list in the API.
+async fn list(State(state): State<AppState>, client: ApiClient) -> ApiResult<Json<serde_json::Value>> {
     let mut conn = state.db.acquire().await?;
     let all = assessments::list(&mut conn, client.org_id).await?;
-    Ok(Json(all.into_iter().map(|a| AssessmentJson::new(&state.settings.brand, a)).collect()))
+    let data: Vec<AssessmentJson> = all.into_iter().map(|a| AssessmentJson::new(&state.settings.brand, a)).collect();
+    Ok(Json(serde_json::json!({ "data": data })))
 }
 
 async fn create(State(state): State<AppState>, client: ApiClient, ApiJson(body): ApiJson<Body>) -> ApiResult<Response> {

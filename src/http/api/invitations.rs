@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::{ApiClient, ApiJson};
 use crate::{
     app::AppState,
-    http::error::{ApiResult, AppError},
+    http::error::{ApiResult, AppError, parse_id},
     invitations::{self, Invitation, Outcome, TransitionError},
 };
 
@@ -100,9 +100,9 @@ async fn find(state: &AppState, client: &ApiClient, id: Uuid) -> ApiResult<Invit
 pub async fn get(
     State(state): State<AppState>,
     client: ApiClient,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
 ) -> ApiResult<Json<InvitationJson>> {
-    let inv = find(&state, &client, id).await?;
+    let inv = find(&state, &client, parse_id(&id)?).await?;
     Ok(Json(InvitationJson::new(&state, inv)))
 }
 
@@ -113,14 +113,16 @@ fn refused(error: TransitionError) -> AppError {
 pub async fn start(
     State(state): State<AppState>,
     client: ApiClient,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
 ) -> ApiResult<Json<InvitationJson>> {
+    let id = parse_id(&id)?;
     find(&state, &client, id).await?;
     let mut tx = state.db.begin().await?;
     let inv = invitations::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     invitations::start(&state, &mut tx, &inv).await?.map_err(refused)?;
     tx.commit().await?;
-    get(State(state), client, Path(id)).await
+    let inv = find(&state, &client, id).await?;
+    Ok(Json(InvitationJson::new(&state, inv)))
 }
 
 #[derive(Deserialize)]
@@ -135,9 +137,10 @@ pub struct ResultBody {
 pub async fn result(
     State(state): State<AppState>,
     client: ApiClient,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
     ApiJson(body): ApiJson<ResultBody>,
 ) -> ApiResult<Json<InvitationJson>> {
+    let id = parse_id(&id)?;
     if !(0..=100).contains(&body.score) {
         return Err(AppError::invalid("score", "score must be a whole number from 0 to 100").into());
     }
@@ -162,5 +165,6 @@ pub async fn result(
     };
     invitations::complete(&state, &mut tx, &inv, &outcome).await?.map_err(refused)?;
     tx.commit().await?;
-    get(State(state), client, Path(id)).await
+    let inv = find(&state, &client, id).await?;
+    Ok(Json(InvitationJson::new(&state, inv)))
 }

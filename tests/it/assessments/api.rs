@@ -39,7 +39,7 @@ async fn assessments_are_created_read_listed_and_partly_updated() {
     let (status, read) = api.get(&format!("/assessments/{id}")).await;
     assert_eq!((status, &read), (200, &created));
     let (status, list) = api.get("/assessments").await;
-    assert_eq!((status, list), (200, json!([created])));
+    assert_eq!((status, list), (200, json!({"data": [created]})));
 
     let (status, patched) = api.send(Method::PATCH, &format!("/assessments/{id}"), json!({"pass_mark": 85})).await;
     assert_eq!(status, 200, "{patched}");
@@ -164,7 +164,7 @@ async fn codes_are_assigned_unique_and_never_change() {
     assert_eq!(distinct.len(), codes.len(), "{codes:?}");
 
     let api = app.api(&acme.api_key);
-    let created = api.get("/assessments").await.1[0].clone();
+    let created = api.get("/assessments").await.1["data"][0].clone();
     let path = format!("/assessments/{}", created["id"].as_str().unwrap());
     let (status, body) = api.send(Method::PATCH, &path, json!({"code": "FC-00001", "name": "Renamed"})).await;
     assert_eq!((status, body["error"]["field"].as_str()), (422, Some("code")), "{body}");
@@ -205,7 +205,7 @@ async fn another_organization_can_neither_see_nor_change_assessments() {
     let path = format!("/assessments/{}", created["id"].as_str().unwrap());
     let intruder = app.api(&globex.api_key);
 
-    assert_eq!(intruder.get("/assessments").await, (200, json!([])));
+    assert_eq!(intruder.get("/assessments").await, (200, json!({"data": []})));
     let (status, body) = intruder.get(&path).await;
     assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")));
     assert_eq!(intruder.send(Method::PATCH, &path, json!({"name": "Taken over"})).await.0, 404);
