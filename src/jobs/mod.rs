@@ -129,6 +129,7 @@ pub fn registry() -> Registry {
         .register::<lever_setup::RefreshStages>()
         .register::<lever_setup::CreateWebhooks>()
         .register::<lever_setup::Disconnect>()
+        .register::<lever_setup::EnsureFeedbackTemplate>()
         .register::<keepalive::KeepAlive>()
 }
 

@@ -254,6 +254,14 @@ pub async fn connect(
     sqlx::query!("INSERT INTO lever_settings (org_id) VALUES ($1) ON CONFLICT DO NOTHING", org_id)
         .execute(&mut *tx)
         .await?;
+    // Permissions may differ from the last connection: look for the template afresh if
+    // it was refused before.
+    sqlx::query!(
+        "UPDATE lever_accounts SET feedback_template = NULL WHERE account_id = $1 AND feedback_template ? 'unavailable'",
+        claims.account_id
+    )
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     state.lever.forget_token(org_id);
     // After the commit, so a job parking itself meanwhile is caught by this or by the
