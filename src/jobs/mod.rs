@@ -130,6 +130,7 @@ pub fn registry() -> Registry {
         .register::<lever_setup::CreateWebhooks>()
         .register::<lever_setup::Disconnect>()
         .register::<lever_setup::EnsureFeedbackTemplate>()
+        .register::<error_note::ErrorNote>()
         .register::<keepalive::KeepAlive>()
 }
 

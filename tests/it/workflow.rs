@@ -438,3 +438,32 @@ async fn short_lived_tokens_keep_work_flowing_through_refreshes() {
     app.settle().await;
     assert_eq!(app.lever.invalid_grant_count(), 0);
 }
+
+#[tokio::test]
+async fn email_failures_are_retried_and_a_refused_address_is_explained_in_lever() {
+    let (app, org) = setup().await;
+    // A passing failure: the invite goes out on a later attempt, once.
+    app.smtp.reject_next(1);
+    app.add_candidate(ACCOUNT, "opp-m1", "m1@candidates.test", Some("post-1"), &[]);
+    app.move_candidate(&org, ACCOUNT, "opp-m1", ASSESS_STAGE).await;
+    tags_become(&app, "opp-m1", &["Fulcrum: Candidate Invited"]).await;
+    app.settle().await;
+    assert_eq!(app.smtp.messages().len(), 1);
+    let attempts: Vec<String> =
+        sqlx::query_scalar("SELECT status FROM emails ORDER BY created_at").fetch_all(&app.db).await.unwrap();
+    assert_eq!(attempts, vec!["failed", "sent"]);
+
+    // A mailbox the server refuses for good: no invitation, and Lever says why.
+    app.smtp.refuse_recipient("m2@candidates.test");
+    app.add_candidate(ACCOUNT, "opp-m2", "m2@candidates.test", Some("post-1"), &[]);
+    app.move_candidate(&org, ACCOUNT, "opp-m2", ASSESS_STAGE).await;
+    eventually("the error note", WAIT, || async { !notes(&app, "opp-m2").is_empty() }).await;
+    app.settle().await;
+    assert!(app.lever.tags(ACCOUNT, "opp-m2").contains(&"Fulcrum: Error".to_string()));
+    assert!(notes(&app, "opp-m2")[0].contains("was refused"), "{:?}", notes(&app, "opp-m2"));
+    let status: String = sqlx::query_scalar("SELECT status FROM invitations WHERE opportunity_id = 'opp-m2'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(status, "cancelled");
+}

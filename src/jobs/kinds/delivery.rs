@@ -16,13 +16,8 @@ use crate::{
         resolution::{self, Resolved},
     },
     invitations::{self, NewInvitation},
-    jobs::{Job, JobContext, JobError},
-    lever::{
-        Api, LeverError, cache,
-        types::Opportunity,
-        webhook,
-        writes::{self, Kind, Write},
-    },
+    jobs::{Job, JobContext, JobError, kinds::error_note},
+    lever::{Api, LeverError, cache, types::Opportunity, webhook},
 };
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -320,31 +315,7 @@ async fn report(state: &AppState, api: &mut Api<'_>, event: &Event, problem: Pro
     Ok(format!("Not invited: {why}"))
 }
 
-/// `{brand}: Error` on the opportunity and a note with the reason and the fix (once per
-/// delivery, whatever retries happen). The tag goes when a later invitation succeeds.
 async fn error_in_lever(state: &AppState, api: &mut Api<'_>, event: &Event, problem: &Problem) -> Result<(), JobError> {
-    let brand = &state.settings.brand;
-    let error_tag = StatusTags::new(brand).error;
-    let opportunity = &event.opportunity_id;
-    api.add_tags(opportunity, std::slice::from_ref(&error_tag), None).await?;
-    sqlx::query!(
-        "INSERT INTO lever_opportunities (org_id, opportunity_id, status_tags) VALUES ($1, $2, ARRAY[$3])
-         ON CONFLICT (org_id, opportunity_id) DO UPDATE
-         SET status_tags = array_append(array_remove(lever_opportunities.status_tags, $3), $3), updated_at = now()",
-        api.org_id,
-        opportunity,
-        error_tag,
-    )
-    .execute(&state.db)
-    .await?;
-    let marker = format!("{brand} ref delivery-{}/error", event.id);
-    let key = format!("delivery:{}:error-note", event.id);
-    let write = Write { key: &key, org_id: api.org_id, opportunity_id: opportunity, kind: Kind::Note, marker: &marker };
-    if writes::prepare(state, api, &write).await? {
-        let (why, fix) = problem.text(brand);
-        let text = format!("{brand} could not send an assessment.\nWhy: {why}\nFix: {fix}\n{marker}");
-        let answer = api.add_note(opportunity, &text, None, None).await;
-        writes::record(state, &write, answer).await?;
-    }
-    Ok(())
+    let (why, fix) = problem.text(&state.settings.brand);
+    error_note::write(state, api, &event.opportunity_id, &format!("delivery-{}", event.id), &why, &fix).await
 }

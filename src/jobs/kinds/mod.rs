@@ -3,6 +3,7 @@
 pub mod close;
 pub mod delivery;
 pub mod email;
+pub mod error_note;
 pub mod keepalive;
 pub mod lever_setup;
 pub mod sync;
