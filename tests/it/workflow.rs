@@ -467,3 +467,20 @@ async fn email_failures_are_retried_and_a_refused_address_is_explained_in_lever(
         .unwrap();
     assert_eq!(status, "cancelled");
 }
+
+#[tokio::test]
+async fn a_missing_lever_permission_is_explained_on_the_candidate() {
+    let app = spawn_app().await;
+    app.seed_account(ACCOUNT);
+    let scopes =
+        fulcrum::lever::SCOPES.iter().filter(|s| **s != "postings:read:admin").map(|s| s.to_string()).collect();
+    app.lever.set_granted_scopes(ACCOUNT, Some(scopes));
+    let org = app.connected_org("Acme", ACCOUNT).await;
+    app.create_assessment(&org, "Backend Engineer", "FC-10001", 60).await;
+    app.lever.add_posting(ACCOUNT, NewPosting::new("post-1", "Backend Engineer").tags(["Fulcrum Backend Engineer"]));
+    app.add_candidate(ACCOUNT, "opp-p", "p@candidates.test", Some("post-1"), &[]);
+    app.move_candidate(&org, ACCOUNT, "opp-p", ASSESS_STAGE).await;
+    let note = error_note_for(&app, "opp-p").await;
+    assert!(note.contains("missing a Lever permission") && note.contains("postings:read:admin"), "{note}");
+    assert!(note.contains("reconnects Lever"), "{note}");
+}
