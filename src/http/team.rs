@@ -12,7 +12,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{
-    auth::capitalise,
+    auth::refusal,
     csrf::{CsrfForm, CsrfToken, NoFields},
     error::{AppError, AppResult, parse_id},
     layout::{Chrome, render},
@@ -87,14 +87,9 @@ pub async fn add_member(
             let notice = format!("{email} can now sign in with the password you set.");
             render(&team_page(&state, &admin, &csrf, None, Some(notice)).await?)
         }
-        Err(NewUserError::Database(e)) => Err(e.into()),
-        Err(NewUserError::Other(e)) => Err(AppError::Internal(e)),
         Err(refused) => {
-            let status = match refused {
-                NewUserError::EmailTaken => StatusCode::CONFLICT,
-                _ => StatusCode::UNPROCESSABLE_ENTITY,
-            };
-            let page = team_page(&state, &admin, &csrf, Some(capitalise(&refused.to_string())), None).await?;
+            let (status, message) = refusal(refused)?;
+            let page = team_page(&state, &admin, &csrf, Some(message), None).await?;
             Ok((status, render(&page)?).into_response())
         }
     }

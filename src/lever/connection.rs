@@ -84,12 +84,8 @@ pub async fn access_token(state: &AppState, org_id: Uuid, stale: Option<&str>) -
     .fetch_optional(&state.db)
     .await
     .map_err(db_error)?;
-    let Some(row) = row else {
-        return Err(LeverError::NeedsReconnect("Lever is not connected".into()));
-    };
-    if row.status != "connected" {
-        return Err(LeverError::NeedsReconnect(row.problem.unwrap_or_else(|| "Lever needs reconnecting".into())));
-    }
+    let Some(row) = row else { return Err(not_connected()) };
+    usable(&row.status, row.problem)?;
     let access = decrypt(state, org_id, "access", &row.access_token)?;
     let due = refresh_after(row.access_expires_at, row.last_refreshed_at);
     if Some(access.as_str()) == stale || Utc::now() >= due {
@@ -125,12 +121,8 @@ pub async fn refresh(state: &AppState, org_id: Uuid, why: Refresh<'_>) -> Result
     .fetch_optional(&mut *tx)
     .await
     .map_err(db_error)?;
-    let Some(row) = row else {
-        return Err(LeverError::NeedsReconnect("Lever is not connected".into()));
-    };
-    if row.status != "connected" {
-        return Err(LeverError::NeedsReconnect(row.problem.unwrap_or_else(|| "Lever needs reconnecting".into())));
-    }
+    let Some(row) = row else { return Err(not_connected()) };
+    usable(&row.status, row.problem)?;
     let current = decrypt(state, org_id, "access", &row.access_token)?;
     let due = refresh_after(row.access_expires_at, row.last_refreshed_at);
     let needed = match why {
@@ -289,6 +281,18 @@ pub async fn disconnect(state: &AppState, org_id: Uuid) -> sqlx::Result<()> {
     tx.commit().await?;
     state.lever.forget_token(org_id);
     Ok(())
+}
+
+fn not_connected() -> LeverError {
+    LeverError::NeedsReconnect("Lever is not connected".into())
+}
+
+/// A connection's tokens can be used only while it is `connected`.
+fn usable(status: &str, problem: Option<String>) -> Result<(), LeverError> {
+    if status == "connected" {
+        return Ok(());
+    }
+    Err(LeverError::NeedsReconnect(problem.unwrap_or_else(|| "Lever needs reconnecting".into())))
 }
 
 fn decrypt(state: &AppState, org_id: Uuid, which: &str, ciphertext: &str) -> Result<String, LeverError> {
