@@ -312,3 +312,25 @@ async fn idle_connections_are_kept_alive_and_admins_warned_before_the_year_is_ou
     assert!(mails[0].subject.contains("before its access expires"));
     assert_eq!(app.smtp.messages().len(), 1, "warned once");
 }
+
+#[tokio::test]
+async fn lever_redirects_are_followed_with_the_token_but_only_to_levers_hosts() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    app.connect_lever(&org, "acct-1").await;
+    app.settle().await;
+    // Lever routes the account elsewhere on the same host: followed, token kept.
+    app.lever.redirect_api_to(Some(app.lever.api_url().trim_end_matches("/v1")));
+    let mut api = fulcrum::lever::Api::for_org(&app.state, org.id).await.unwrap();
+    let stages = api.stages().await.expect("followed the redirect");
+    assert!(stages.iter().any(|s| s.text == "Fulcrum Assessment"));
+    assert!(app.lever.calls_for("acct-1").iter().any(|c| c.path.starts_with("/eu/v1/stages") && c.status == 200));
+    // A redirect to a host that is neither the configured one nor Lever's is refused: the
+    // token is not sent there.
+    let elsewhere = app.lever.api_url().replace("127.0.0.1", "localhost").trim_end_matches("/v1").to_string();
+    app.lever.redirect_api_to(Some(&elsewhere));
+    let before = app.lever.calls_for("acct-1").len();
+    assert!(api.stages().await.is_err());
+    let after = app.lever.calls_for("acct-1");
+    assert!(after[before..].iter().all(|c| !c.path.starts_with("/eu/")), "nothing reached the other host");
+}
