@@ -371,6 +371,8 @@ async fn a_revoked_account_waits_for_reconnect_and_loses_nothing() {
     assert_eq!(mails[0].to, vec![org.admin_email.clone()]);
     assert!(mails[0].subject.contains("reconnect Lever"));
     assert!(admin.get("/app").await.exists(".banner"));
+    let settings = admin.get("/app/settings/integrations/lever").await;
+    assert!(settings.text("#waiting").starts_with("2 pieces of work"), "{}", settings.text("#waiting"));
     let failed: i64 =
         sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'failed'").fetch_one(&app.db).await.unwrap();
     assert_eq!(failed, 0, "paused, not failed");
