@@ -151,6 +151,9 @@ impl Settings {
         for (name, value) in [("LEVER_AUTH_URL", &self.lever.auth_url), ("LEVER_API_URL", &self.lever.api_url)] {
             reqwest::Url::parse(value).with_context(|| format!("{name} {value:?} is not a URL"))?;
         }
+        if self.email.from.parse::<lettre::message::Mailbox>().is_err() {
+            bail!("FULCRUM_EMAIL_FROM {:?} is not a mailbox such as `Acme <no-reply@acme.example>`", self.email.from);
+        }
         if self.lever.requests_per_second == 0 || self.jobs.concurrency == 0 {
             bail!("lever.requests_per_second and jobs.concurrency must be positive");
         }
@@ -295,6 +298,7 @@ mod tests {
         assert!(Settings::from_sources(Some("[jobs]\nconcurency = 3\n"), env(&[])).is_err());
         assert!(Settings::from_sources(None, env(&[("FULCRUM_BIND", "nope")])).is_err());
         assert!(Settings::from_sources(None, env(&[("FULCRUM_ENV", "staging")])).is_err());
+        assert!(Settings::from_sources(None, env(&[("FULCRUM_EMAIL_FROM", "not a mailbox")])).is_err());
     }
 
     #[test]

@@ -142,20 +142,26 @@ pub fn parse_key(text: &str) -> anyhow::Result<[u8; 32]> {
 
 fn development_key(data_dir: &Path) -> anyhow::Result<[u8; 32]> {
     let path = data_dir.join("secret.key");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => return parse_key(&text).with_context(|| format!("reading {}", path.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    if !path.exists() {
+        std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+        let key: [u8; 32] = rand::random();
+        // Written aside, then linked into place: two processes starting at once agree on
+        // whichever key lands first, and nobody reads a half-written file.
+        let draft = data_dir.join(format!("secret.key.{}", std::process::id()));
+        write_private(&draft, &hex::encode(key))?;
+        let linked = std::fs::hard_link(&draft, &path);
+        std::fs::remove_file(&draft).ok();
+        match linked {
+            Ok(()) => tracing::info!(path = %path.display(), "generated a development secret key"),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
+        }
     }
-    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-    let key: [u8; 32] = rand::random();
-    write_private(&path, &hex::encode(key))?;
-    tracing::info!(path = %path.display(), "generated a development secret key");
-    Ok(key)
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    parse_key(&text).with_context(|| format!("reading {}", path.display()))
 }
 
-/// Creates `path` readable by its owner only; fails if it already exists, so two
-/// processes starting at once cannot overwrite each other's key.
+/// Creates `path` readable by its owner only; fails if it already exists.
 pub fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     use std::{io::Write, os::unix::fs::OpenOptionsExt};
     let mut file = std::fs::OpenOptions::new()

@@ -89,6 +89,40 @@ pub async fn lock(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<Invi
     sqlx::query_as(select_invitation!("WHERE i.id = $1 FOR UPDATE OF i")).bind(id).fetch_optional(conn).await
 }
 
+/// Which invitations a list shows; every field optional.
+#[derive(Debug, Default)]
+pub struct Filter<'a> {
+    pub status: Option<&'a str>,
+    pub opportunity_id: Option<&'a str>,
+    pub assessment_id: Option<Uuid>,
+    pub from: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// The organization's invitations matching `filter`, newest first.
+pub async fn list(
+    conn: &mut PgConnection,
+    org_id: Uuid,
+    filter: &Filter<'_>,
+    limit: i64,
+) -> sqlx::Result<Vec<Invitation>> {
+    sqlx::query_as(select_invitation!(
+        "WHERE i.org_id = $1 AND ($2::text IS NULL OR i.status = $2) AND ($3::text IS NULL OR i.opportunity_id = $3)
+           AND ($4::uuid IS NULL OR i.assessment_id = $4) AND ($5::timestamptz IS NULL OR i.created_at >= $5)
+           AND ($6::timestamptz IS NULL OR i.created_at < $6)
+         ORDER BY i.created_at DESC LIMIT $7"
+    ))
+    .bind(org_id)
+    .bind(filter.status)
+    .bind(filter.opportunity_id)
+    .bind(filter.assessment_id)
+    .bind(filter.from)
+    .bind(filter.until)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
 pub async fn by_token(conn: &mut PgConnection, token: &str) -> sqlx::Result<Option<Invitation>> {
     sqlx::query_as(select_invitation!("WHERE i.token_hash = $1"))
         .bind(crypto::hash_token(token))

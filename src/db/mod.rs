@@ -3,6 +3,7 @@
 //! Queries take `&mut PgConnection` (or an executor) so callers can run them inside their
 //! own transaction.
 
+pub mod assessments;
 pub mod embedded;
 
 use std::{str::FromStr, time::Duration};

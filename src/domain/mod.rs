@@ -1,6 +1,8 @@
 //! Pure logic, no I/O: what input is acceptable, which assessment a candidate gets, which
 //! stages trigger, how a score becomes a rating. The most unit-tested code in Fulcrum.
 
+pub mod assessment;
 pub mod email;
 pub mod lifecycle;
 pub mod resolution;
+pub mod scoring;

@@ -123,7 +123,12 @@ pub fn valid_color(color: &str) -> bool {
 }
 
 pub fn valid_logo_url(url: &str) -> bool {
-    url.len() <= 500 && reqwest::Url::parse(url).is_ok_and(|u| u.scheme() == "https" || u.scheme() == "http")
+    is_http_url(url, 500)
+}
+
+/// An absolute http(s) URL of at most `max_len` bytes.
+pub fn is_http_url(url: &str, max_len: usize) -> bool {
+    url.len() <= max_len && reqwest::Url::parse(url).is_ok_and(|u| u.scheme() == "https" || u.scheme() == "http")
 }
 
 fn html_from_text(text: &str, link: Option<&str>, branding: &Branding) -> String {

@@ -10,25 +10,3 @@ pub async fn home(MaybeUser(user): MaybeUser) -> Response {
         None => Redirect::to("/login").into_response(),
     }
 }
-
-use askama::Template;
-use axum::extract::State;
-
-use super::{
-    csrf::CsrfToken,
-    error::AppResult,
-    layout::{Chrome, render},
-    session::CurrentUser,
-};
-use crate::app::AppState;
-
-#[derive(Template)]
-#[template(path = "dashboard.html")]
-struct Dashboard {
-    chrome: Chrome,
-}
-
-pub async fn dashboard(State(state): State<AppState>, user: CurrentUser, csrf: CsrfToken) -> AppResult<Response> {
-    let chrome = Chrome::new(&state, Some(&user), &csrf, "invitations").await?;
-    render(&Dashboard { chrome })
-}

@@ -179,24 +179,29 @@ pub async fn signup(
     csrf: CsrfToken,
     CsrfForm(form): CsrfForm<SignupForm>,
 ) -> AppResult<Response> {
-    match create_org(&state, &form).await {
-        Ok(created) => signed_in(&state, created.admin_user_id, created.org_id).await,
-        Err(NewUserError::Database(e)) => Err(e.into()),
-        Err(NewUserError::Other(e)) => Err(AppError::Internal(e)),
-        Err(refused) => {
-            let status = match refused {
-                NewUserError::EmailTaken => StatusCode::CONFLICT,
-                _ => StatusCode::UNPROCESSABLE_ENTITY,
-            };
-            let chrome = Chrome::new(&state, None, &csrf, "signup").await?;
-            let page = SignupPage {
-                chrome,
-                organization: form.organization.trim().to_string(),
-                email: form.email.trim().to_string(),
-                error: Some(capitalise(&refused.to_string())),
-            };
-            Ok((status, render(&page)?).into_response())
-        }
+    let error = match create_org(&state, &form).await {
+        Ok(created) => return signed_in(&state, created.admin_user_id, created.org_id).await,
+        Err(e) => e,
+    };
+    let (status, message) = refusal(error)?;
+    let chrome = Chrome::new(&state, None, &csrf, "signup").await?;
+    let page = SignupPage {
+        chrome,
+        organization: form.organization.trim().to_string(),
+        email: form.email.trim().to_string(),
+        error: Some(message),
+    };
+    Ok((status, render(&page)?).into_response())
+}
+
+/// What to tell the person whose new user was refused; failures that are not theirs
+/// become errors.
+pub fn refusal(error: NewUserError) -> Result<(StatusCode, String), AppError> {
+    match error {
+        NewUserError::Database(e) => Err(e.into()),
+        NewUserError::Other(e) => Err(AppError::Internal(e)),
+        taken @ NewUserError::EmailTaken => Ok((StatusCode::CONFLICT, capitalise(&taken.to_string()))),
+        NewUserError::Invalid(why) => Ok((StatusCode::UNPROCESSABLE_ENTITY, capitalise(why))),
     }
 }
 

@@ -9,6 +9,9 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use serde_json::json;
+use uuid::Uuid;
+
+use crate::db::assessments::SaveError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -97,6 +100,21 @@ impl From<sqlx::Error> for AppError {
             Self::Internal(anyhow::Error::new(error))
         }
     }
+}
+
+impl From<SaveError> for AppError {
+    fn from(error: SaveError) -> Self {
+        match error {
+            SaveError::DuplicateName => Self::Conflict(error.to_string()),
+            SaveError::Database(e) => e.into(),
+            SaveError::CodesExhausted => Self::Internal(error.into()),
+        }
+    }
+}
+
+/// An id from a URL. One that is not even a UUID is as unknown as any other: 404.
+pub fn parse_id(text: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(text).map_err(|_| AppError::NotFound)
 }
 
 #[derive(Template)]

@@ -203,6 +203,8 @@ struct SettingsPage {
     error: Option<String>,
     notice: Option<String>,
     pending: Option<String>,
+    /// Jobs parked until Lever works again.
+    waiting: i64,
 }
 
 impl SettingsPage {
@@ -245,8 +247,15 @@ async fn render_settings(
         jobs::enqueue(&mut conn, &lever_setup::RefreshStages { org_id: user.org_id }, state.clock.now()).await?;
     }
     let pending = lever_setup::pending_work(&state.db, user.org_id).await?;
+    let waiting = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM jobs WHERE org_id = $1 AND state = 'paused'"#,
+        user.org_id
+    )
+    .fetch_one(&state.db)
+    .await?;
     let chrome = Chrome::new(state, Some(user), csrf, "lever").await?;
-    let page = SettingsPage { chrome, overview, configured: state.settings.lever_configured(), error, notice, pending };
+    let configured = state.settings.lever_configured();
+    let page = SettingsPage { chrome, overview, configured, error, notice, pending, waiting };
     Ok((status, render(&page)?).into_response())
 }
 

@@ -44,9 +44,10 @@ pub async fn page(State(state): State<AppState>, AdminUser(user): AdminUser, csr
 pub async fn retry(
     State(state): State<AppState>,
     AdminUser(user): AdminUser,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> AppResult<Response> {
+    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
     if !jobs::retry_failed(&state.db, user.org_id, id, state.clock.now()).await? {
         return Err(AppError::NotFound);
     }

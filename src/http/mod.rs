@@ -3,14 +3,18 @@
 
 pub mod api;
 mod app_pages;
+mod assessments;
 mod auth;
+mod candidate;
 pub mod cookies;
 pub mod csrf;
 mod deliveries;
+mod email_settings;
 pub mod error;
 mod health;
 pub mod intake;
 mod integrations;
+mod invitations;
 mod jobs_page;
 mod layout;
 mod routes;
@@ -60,13 +64,11 @@ pub fn router(state: AppState) -> Router {
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-                .layer(
-                    TraceLayer::new_for_http().make_span_with(|request: &Request| {
-                        let id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-                        // The path only: query strings can carry OAuth codes and state.
-                        tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
-                    }),
-                )
+                .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                    let id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    let path = loggable_path(request.uri().path());
+                    tracing::info_span!("request", method = %request.method(), path = %path, request_id = %id)
+                }))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(CatchPanicLayer::custom(|_| {
                     AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
@@ -81,12 +83,29 @@ pub fn router(state: AppState) -> Router {
                     header::REFERRER_POLICY,
                     HeaderValue::from_static("same-origin"),
                 ))
+                // Pages carry personal data and one-time secrets: no shared or back-button caches.
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("no-store"),
+                ))
                 .layer(SetResponseHeaderLayer::overriding(
                     header::X_CONTENT_TYPE_OPTIONS,
                     HeaderValue::from_static("nosniff"),
                 )),
         )
         .with_state(state)
+}
+
+/// The request path as logs may show it: no query string (OAuth codes and state travel
+/// there), and the secret in webhook URLs and candidate links masked.
+fn loggable_path(path: &str) -> String {
+    for secret_after in ["/webhooks/lever/", "/a/"] {
+        if let Some(rest) = path.strip_prefix(secret_after) {
+            let tail = rest.find('/').map_or("", |i| &rest[i..]);
+            return format!("{secret_after}…{tail}");
+        }
+    }
+    path.to_string()
 }
 
 async fn not_found(request: Request) -> Response {
@@ -106,4 +125,14 @@ pub async fn serve(
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn secrets_in_paths_stay_out_of_logs() {
+        assert_eq!(super::loggable_path("/webhooks/lever/abc123"), "/webhooks/lever/…");
+        assert_eq!(super::loggable_path("/a/tok/submit"), "/a/…/submit");
+        assert_eq!(super::loggable_path("/app/invitations"), "/app/invitations");
+    }
 }

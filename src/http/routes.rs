@@ -5,7 +5,10 @@ use axum::{
     routing::{get, post},
 };
 
-use super::{api, app_pages, auth, deliveries, health, integrations, jobs_page, static_files, team, webhooks};
+use super::{
+    api, app_pages, assessments, auth, candidate, deliveries, email_settings, health, integrations, invitations,
+    jobs_page, static_files, team, webhooks,
+};
 use crate::app::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -22,7 +25,11 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
         // The web app
-        .route("/app", get(app_pages::dashboard))
+        .route("/app", get(invitations::dashboard))
+        .route("/app/invitations/{id}", get(invitations::report))
+        .route("/app/assessments", get(assessments::list))
+        .route("/app/assessments/new", get(assessments::new_page).post(assessments::create))
+        .route("/app/assessments/{id}", get(assessments::edit_page).post(assessments::update))
         .route("/app/settings/team", get(team::page).post(team::add_member))
         .route("/app/settings/team/{id}/remove", post(team::remove_member))
         .route("/app/settings/api-keys", get(team::api_keys_page).post(team::create_api_key))
@@ -30,9 +37,15 @@ pub fn routes() -> Router<AppState> {
         .route("/app/settings/integrations/lever", get(integrations::settings_page).post(integrations::save_settings))
         .route("/app/settings/integrations/lever/webhooks", post(integrations::create_webhooks))
         .route("/app/settings/integrations/lever/webhook-key", post(integrations::regenerate_key))
+        .route("/app/settings/email", get(email_settings::page).post(email_settings::save))
+        .route("/app/settings/email/preview", post(email_settings::preview))
         .route("/app/deliveries", get(deliveries::page))
         .route("/app/jobs", get(jobs_page::page))
         .route("/app/jobs/{id}/retry", post(jobs_page::retry))
+        // Candidates
+        .route("/a/{token}", get(candidate::show))
+        .route("/a/{token}/start", post(candidate::start))
+        .route("/a/{token}/submit", post(candidate::submit))
         // Lever
         .route("/integrations/lever/connect", get(integrations::connect))
         .route("/integrations/lever/callback", get(integrations::callback))

@@ -12,9 +12,9 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{
-    auth::capitalise,
+    auth::refusal,
     csrf::{CsrfForm, CsrfToken, NoFields},
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, parse_id},
     layout::{Chrome, render},
     session::AdminUser,
 };
@@ -87,14 +87,9 @@ pub async fn add_member(
             let notice = format!("{email} can now sign in with the password you set.");
             render(&team_page(&state, &admin, &csrf, None, Some(notice)).await?)
         }
-        Err(NewUserError::Database(e)) => Err(e.into()),
-        Err(NewUserError::Other(e)) => Err(AppError::Internal(e)),
         Err(refused) => {
-            let status = match refused {
-                NewUserError::EmailTaken => StatusCode::CONFLICT,
-                _ => StatusCode::UNPROCESSABLE_ENTITY,
-            };
-            let page = team_page(&state, &admin, &csrf, Some(capitalise(&refused.to_string())), None).await?;
+            let (status, message) = refusal(refused)?;
+            let page = team_page(&state, &admin, &csrf, Some(message), None).await?;
             Ok((status, render(&page)?).into_response())
         }
     }
@@ -116,9 +111,10 @@ pub async fn remove_member(
     State(state): State<AppState>,
     admin: AdminUser,
     csrf: CsrfToken,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> AppResult<Response> {
+    let id = parse_id(&id)?;
     if id == admin.0.id {
         let page = team_page(&state, &admin, &csrf, Some("You cannot remove yourself.".into()), None).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
@@ -198,9 +194,10 @@ pub async fn create_api_key(
 pub async fn revoke_api_key(
     State(state): State<AppState>,
     admin: AdminUser,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> AppResult<Response> {
+    let id = parse_id(&id)?;
     let revoked = sqlx::query!(
         "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND org_id = $2",
         id,

@@ -1,19 +1,60 @@
 //! Housekeeping that keeps tables the size of the work in flight rather than of history.
 
+use chrono::Duration;
+
+use super::kinds::{email::SendEmail, keepalive::KeepAlive};
 use crate::app::AppState;
 
-/// Deletes finished jobs, old webhook deliveries, expired sessions and stale sign-in
-/// failures.
+/// Deletes finished jobs and webhook deliveries past their retention, expired sessions,
+/// OAuth states and stale sign-in failures.
 pub async fn prune(state: &AppState) -> anyhow::Result<()> {
     let jobs = super::queue::prune(&state.db, state.settings.jobs.retention_days).await?;
     let sessions = sqlx::query!("DELETE FROM sessions WHERE expires_at < now()").execute(&state.db).await?;
     let failures =
         sqlx::query!("DELETE FROM login_failures WHERE at < now() - interval '1 day'").execute(&state.db).await?;
+    let deliveries = sqlx::query!(
+        "DELETE FROM deliveries WHERE received_at < now() - make_interval(days => $1)",
+        state.settings.jobs.delivery_retention_days as i32
+    )
+    .execute(&state.db)
+    .await?;
+    sqlx::query!("DELETE FROM oauth_states WHERE expires_at < now()").execute(&state.db).await?;
     tracing::info!(
         jobs,
+        deliveries = deliveries.rows_affected(),
         sessions = sessions.rows_affected(),
         login_failures = failures.rows_affected(),
         "pruned old rows"
     );
+    Ok(())
+}
+
+/// Lever connections that need looking after: idle ones are refreshed before Lever's
+/// 90-day inactivity limit, and admins are warned (once) before the one-year limit.
+pub async fn lever_upkeep(state: &AppState) -> anyhow::Result<()> {
+    let now = state.clock.now();
+    let lever = &state.settings.lever;
+    let idle = sqlx::query_scalar!(
+        "SELECT org_id FROM lever_connections WHERE status = 'connected' AND last_refreshed_at < $1",
+        now - Duration::days(lever.keepalive_days)
+    )
+    .fetch_all(&state.db)
+    .await?;
+    let mut tx = state.db.begin().await?;
+    for org_id in idle {
+        super::enqueue(&mut tx, &KeepAlive { org_id }, now).await?;
+    }
+    let expiring = sqlx::query_scalar!(
+        "UPDATE lever_connections SET expiry_warned_at = now()
+         WHERE status = 'connected' AND expiry_warned_at IS NULL AND authorized_at < $1
+         RETURNING org_id",
+        now - Duration::days(365 - lever.expiry_warning_days)
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for org_id in expiring {
+        super::enqueue(&mut tx, &SendEmail::ExpiryWarning { org_id }, now).await?;
+    }
+    tx.commit().await?;
     Ok(())
 }

@@ -136,6 +136,9 @@ pub fn registry() -> Registry {
         .register::<lever_setup::RefreshStages>()
         .register::<lever_setup::CreateWebhooks>()
         .register::<lever_setup::Disconnect>()
+        .register::<lever_setup::EnsureFeedbackTemplate>()
+        .register::<error_note::ErrorNote>()
+        .register::<keepalive::KeepAlive>()
         .register::<noop::Noop>()
 }
 

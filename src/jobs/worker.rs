@@ -430,6 +430,9 @@ async fn maintain(state: AppState, db: PgPool, options: WorkerOptions, wake: Arc
             if let Err(e) = crate::jobs::maintenance::prune(&state).await {
                 tracing::warn!(error = %format!("{e:#}"), "pruning old rows failed");
             }
+            if let Err(e) = crate::jobs::maintenance::lever_upkeep(&state).await {
+                tracing::warn!(error = %format!("{e:#}"), "Lever connection upkeep failed");
+            }
         }
     }
 }

@@ -48,9 +48,10 @@ impl<'a> Api<'a> {
         body: Option<&Value>,
     ) -> Result<Value, LeverError> {
         let write = method != Method::GET;
-        let url = format!("{}{}", self.state.lever.settings.api_url.trim_end_matches('/'), path);
-        let mut refreshed = false;
-        let mut tries = 0;
+        let mut url = format!("{}{}", self.state.lever.settings.api_url.trim_end_matches('/'), path);
+        // After a redirect the Location carries the query already.
+        let mut query = query;
+        let (mut refreshed, mut tries, mut redirects) = (false, 0, 0);
         loop {
             tries += 1;
             ratelimit::acquire(&self.state.db, &self.account_id, self.budget())
@@ -80,6 +81,28 @@ impl<'a> Api<'a> {
             };
             let status = response.status();
             self.state.metrics.lever_call(status.as_str());
+            if status.is_redirection() {
+                // Lever routes some accounts (EU) to another host. Followed here rather than
+                // by the HTTP client, which drops the Authorization header across hosts;
+                // the token only ever goes to the configured API host or Lever's own.
+                let next = response.headers().get(reqwest::header::LOCATION).and_then(|l| l.to_str().ok());
+                let next = next.and_then(|l| reqwest::Url::parse(&url).ok()?.join(l).ok());
+                match next.filter(|n| self.may_send_token_to(n)) {
+                    Some(next) if redirects < 3 => {
+                        redirects += 1;
+                        tries -= 1;
+                        url = next.to_string();
+                        query = &[];
+                        continue;
+                    }
+                    _ => {
+                        return Err(LeverError::Rejected {
+                            status: status.as_u16(),
+                            message: format!("{path} redirected somewhere Fulcrum does not send Lever tokens"),
+                        });
+                    }
+                }
+            }
             let retry_after = retry_after(&response);
             let text = response.text().await.unwrap_or_default();
             if status.is_success() {
@@ -126,6 +149,15 @@ impl<'a> Api<'a> {
                 s => return Err(LeverError::Rejected { status: s.as_u16(), message }),
             }
         }
+    }
+
+    /// The configured API host, or an https host of Lever's own.
+    fn may_send_token_to(&self, url: &reqwest::Url) -> bool {
+        let configured = reqwest::Url::parse(&self.state.lever.settings.api_url).ok();
+        let same_host = configured.is_some_and(|c| c.host_str() == url.host_str() && c.port() == url.port());
+        let levers =
+            url.scheme() == "https" && url.host_str().is_some_and(|h| h == "lever.co" || h.ends_with(".lever.co"));
+        same_host || levers
     }
 
     pub async fn get(&mut self, path: &str, query: &[(&str, &str)]) -> Result<Value, LeverError> {

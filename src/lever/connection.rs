@@ -84,25 +84,32 @@ pub async fn access_token(state: &AppState, org_id: Uuid, stale: Option<&str>) -
     .fetch_optional(&state.db)
     .await
     .map_err(db_error)?;
-    let Some(row) = row else {
-        return Err(LeverError::NeedsReconnect("Lever is not connected".into()));
-    };
-    if row.status != "connected" {
-        return Err(LeverError::NeedsReconnect(row.problem.unwrap_or_else(|| "Lever needs reconnecting".into())));
-    }
+    let Some(row) = row else { return Err(not_connected()) };
+    usable(&row.status, row.problem)?;
     let access = decrypt(state, org_id, "access", &row.access_token)?;
     let due = refresh_after(row.access_expires_at, row.last_refreshed_at);
     if Some(access.as_str()) == stale || Utc::now() >= due {
-        return refresh(state, org_id, Some(&access)).await;
+        return refresh(state, org_id, Refresh::Stale(&access)).await;
     }
     let token = CachedToken { account_id: row.account_id, access_token: access, refresh_after: due };
     state.lever.cache_token(org_id, token.clone());
     Ok(token)
 }
 
-/// Refreshes under the connection row's lock. If another process refreshed while we
-/// waited for the lock (the token is no longer `stale`), its token is used instead.
-pub async fn refresh(state: &AppState, org_id: Uuid, stale: Option<&str>) -> Result<CachedToken, LeverError> {
+/// Why a refresh is wanted; decided again under the lock, since another process may have
+/// refreshed meanwhile.
+#[derive(Clone, Copy, Debug)]
+pub enum Refresh<'a> {
+    /// Lever refused this access token (401), or it is about to expire.
+    Stale(&'a str),
+    /// Keep-alive: refresh if the last refresh is older than this, so the refresh token
+    /// never reaches Lever's 90-day inactivity limit.
+    IdleSince(DateTime<Utc>),
+}
+
+/// Refreshes under the connection row's lock, unless the reason no longer holds: then the
+/// token another process just obtained is used instead.
+pub async fn refresh(state: &AppState, org_id: Uuid, why: Refresh<'_>) -> Result<CachedToken, LeverError> {
     let mut tx = state.db.begin().await.map_err(db_error)?;
     // The lock is held across the call to Lever's token endpoint on purpose: it is what
     // keeps two processes from spending the same refresh token.
@@ -114,15 +121,15 @@ pub async fn refresh(state: &AppState, org_id: Uuid, stale: Option<&str>) -> Res
     .fetch_optional(&mut *tx)
     .await
     .map_err(db_error)?;
-    let Some(row) = row else {
-        return Err(LeverError::NeedsReconnect("Lever is not connected".into()));
-    };
-    if row.status != "connected" {
-        return Err(LeverError::NeedsReconnect(row.problem.unwrap_or_else(|| "Lever needs reconnecting".into())));
-    }
+    let Some(row) = row else { return Err(not_connected()) };
+    usable(&row.status, row.problem)?;
     let current = decrypt(state, org_id, "access", &row.access_token)?;
     let due = refresh_after(row.access_expires_at, row.last_refreshed_at);
-    if Some(current.as_str()) != stale && Utc::now() < due {
+    let needed = match why {
+        Refresh::Stale(stale) => current == stale || Utc::now() >= due,
+        Refresh::IdleSince(cutoff) => row.last_refreshed_at < cutoff,
+    };
+    if !needed {
         tx.commit().await.map_err(db_error)?;
         let token = CachedToken { account_id: row.account_id, access_token: current, refresh_after: due };
         state.lever.cache_token(org_id, token.clone());
@@ -239,6 +246,14 @@ pub async fn connect(
     sqlx::query!("INSERT INTO lever_settings (org_id) VALUES ($1) ON CONFLICT DO NOTHING", org_id)
         .execute(&mut *tx)
         .await?;
+    // Permissions may differ from the last connection: look for the template afresh if
+    // it was refused before.
+    sqlx::query!(
+        "UPDATE lever_accounts SET feedback_template = NULL WHERE account_id = $1 AND feedback_template ? 'unavailable'",
+        claims.account_id
+    )
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     state.lever.forget_token(org_id);
     // After the commit, so a job parking itself meanwhile is caught by this or by the
@@ -266,6 +281,18 @@ pub async fn disconnect(state: &AppState, org_id: Uuid) -> sqlx::Result<()> {
     tx.commit().await?;
     state.lever.forget_token(org_id);
     Ok(())
+}
+
+fn not_connected() -> LeverError {
+    LeverError::NeedsReconnect("Lever is not connected".into())
+}
+
+/// A connection's tokens can be used only while it is `connected`.
+fn usable(status: &str, problem: Option<String>) -> Result<(), LeverError> {
+    if status == "connected" {
+        return Ok(());
+    }
+    Err(LeverError::NeedsReconnect(problem.unwrap_or_else(|| "Lever needs reconnecting".into())))
 }
 
 fn decrypt(state: &AppState, org_id: Uuid, which: &str, ciphertext: &str) -> Result<String, LeverError> {

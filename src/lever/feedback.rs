@@ -64,53 +64,76 @@ fn read(template: &Value) -> Option<Template> {
     })
 }
 
-/// The account's template, creating it in Lever the first time. An advisory lock per
-/// account keeps two workers from creating it twice; it is held across the Lever calls
-/// on purpose, once per account lifetime.
-pub async fn template(state: &AppState, api: &mut Api<'_>) -> Result<Template, LeverError> {
-    let db = |e: sqlx::Error| LeverError::Unavailable(format!("database: {e}"));
-    let mut tx = state.db.begin().await.map_err(db)?;
-    sqlx::query!("SELECT pg_advisory_xact_lock(hashtext('feedback-template:' || $1))", api.account_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-    let cached =
-        sqlx::query_scalar!("SELECT feedback_template FROM lever_accounts WHERE account_id = $1", api.account_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?
-            .flatten()
-            .and_then(|t| serde_json::from_value::<Template>(t).ok());
-    if let Some(template) = cached {
-        return Ok(template);
-    }
+/// What Fulcrum knows about the account's template.
+#[derive(Debug)]
+pub enum Known {
+    Ready(Template),
+    /// Lever refused it (no feedback scope, for instance): results go into notes.
+    Unavailable(String),
+    /// Not looked for yet: the `EnsureFeedbackTemplate` job finds or creates it.
+    Unknown,
+}
+
+pub async fn known(db: &sqlx::PgPool, account_id: &str) -> sqlx::Result<Known> {
+    let stored = sqlx::query_scalar!("SELECT feedback_template FROM lever_accounts WHERE account_id = $1", account_id)
+        .fetch_optional(db)
+        .await?
+        .flatten();
+    Ok(match stored {
+        Some(value) => match value["unavailable"].as_str() {
+            Some(why) => Known::Unavailable(why.to_string()),
+            None => serde_json::from_value(value).map_or(Known::Unknown, Known::Ready),
+        },
+        None => Known::Unknown,
+    })
+}
+
+/// Finds Fulcrum's template in the account, or creates it, and remembers it. Runs in one
+/// job per account at a time (a unique key), so the template is made once; holding no
+/// lock while Lever is called.
+pub async fn ensure(state: &AppState, api: &mut Api<'_>) -> Result<Known, LeverError> {
     let name = title(&state.settings.brand);
-    let existing = api.feedback_templates().await?;
-    let template = match existing.iter().filter(|t| t["text"] == name.as_str()).find_map(read) {
-        Some(template) => template,
-        None => {
-            let created = api.create_feedback_template(&definition(&state.settings.brand)).await?;
-            read(&created)
-                .ok_or_else(|| LeverError::Malformed("the created feedback template lacks its fields".into()))?
-        }
+    let found = match api.feedback_templates().await {
+        Ok(existing) => existing.iter().filter(|t| t["text"] == name.as_str()).find_map(read),
+        Err(LeverError::Forbidden(why)) => return remember(state, &api.account_id, Known::Unavailable(why)).await,
+        Err(e) => return Err(e),
+    };
+    let known = match found {
+        Some(template) => Known::Ready(template),
+        None => match api.create_feedback_template(&definition(&state.settings.brand)).await {
+            Ok(created) => Known::Ready(
+                read(&created).ok_or_else(|| LeverError::Malformed("the created template lacks its fields".into()))?,
+            ),
+            Err(LeverError::Forbidden(why)) => Known::Unavailable(why),
+            Err(e) => return Err(e),
+        },
+    };
+    remember(state, &api.account_id, known).await
+}
+
+async fn remember(state: &AppState, account_id: &str, known: Known) -> Result<Known, LeverError> {
+    let value = match &known {
+        Known::Ready(template) => serde_json::to_value(template).expect("templates serialize"),
+        Known::Unavailable(why) => serde_json::json!({ "unavailable": why }),
+        Known::Unknown => serde_json::Value::Null,
     };
     sqlx::query!(
         "INSERT INTO lever_accounts (account_id, feedback_template) VALUES ($1, $2)
          ON CONFLICT (account_id) DO UPDATE SET feedback_template = EXCLUDED.feedback_template",
-        api.account_id,
-        serde_json::to_value(&template).expect("template serializes"),
+        account_id,
+        value,
     )
-    .execute(&mut *tx)
+    .execute(&state.db)
     .await
-    .map_err(db)?;
-    tx.commit().await.map_err(db)?;
-    Ok(template)
+    .map_err(|e| LeverError::Unavailable(format!("database: {e}")))?;
+    Ok(known)
 }
 
-/// Forgets the cached template (Lever said it no longer exists).
-pub async fn forget(state: &AppState, account_id: &str) -> sqlx::Result<()> {
+/// Forgets what is known of the template: Lever said it no longer exists, or a
+/// reconnect may have granted what was refused.
+pub async fn forget(db: &sqlx::PgPool, account_id: &str) -> sqlx::Result<()> {
     sqlx::query!("UPDATE lever_accounts SET feedback_template = NULL WHERE account_id = $1", account_id)
-        .execute(&state.db)
+        .execute(db)
         .await?;
     Ok(())
 }

@@ -63,8 +63,9 @@ impl Lever {
             .user_agent(concat!("Fulcrum/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_millis(settings.lever.request_timeout_ms))
-            // Lever routes EU accounts by redirecting.
-            .redirect(reqwest::redirect::Policy::limited(5))
+            // Lever routes EU accounts by redirecting; the API client follows those itself,
+            // keeping the token (see client.rs), and nothing else should follow any.
+            .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Self {
             http,

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use fulcrum::orgs::Role;
+use fulcrum::{lever::connection::Refresh, orgs::Role};
 use serde_json::json;
 
 use crate::support::{
@@ -273,8 +273,8 @@ async fn two_processes_refreshing_at_once_never_lose_the_rotated_token() {
     for round in 0..5 {
         let stale = fulcrum::lever::connection::access_token(&app.state, org.id, None).await.unwrap().access_token;
         let (a, b) = tokio::join!(
-            fulcrum::lever::connection::refresh(&app.state, org.id, Some(&stale)),
-            fulcrum::lever::connection::refresh(&other, org.id, Some(&stale)),
+            fulcrum::lever::connection::refresh(&app.state, org.id, Refresh::Stale(&stale)),
+            fulcrum::lever::connection::refresh(&other, org.id, Refresh::Stale(&stale)),
         );
         let (a, b) = (a.unwrap(), b.unwrap());
         assert_eq!(a.access_token, b.access_token, "round {round}: both end with the one new token");
@@ -286,4 +286,51 @@ async fn two_processes_refreshing_at_once_never_lose_the_rotated_token() {
 
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+#[tokio::test]
+async fn idle_connections_are_kept_alive_and_admins_warned_before_the_year_is_out() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    app.connect_lever(&org, "acct-1").await;
+    fulcrum::jobs::maintenance::lever_upkeep(&app.state).await.unwrap();
+    app.settle().await;
+    assert_eq!(app.lever.refresh_count("acct-1"), 0, "a fresh connection needs nothing");
+
+    app.clock().advance(chrono::Duration::days(31));
+    fulcrum::jobs::maintenance::lever_upkeep(&app.state).await.unwrap();
+    eventually("the keep-alive refresh", Duration::from_secs(10), || async { app.lever.refresh_count("acct-1") == 1 })
+        .await;
+    app.settle().await;
+
+    app.clock().advance(chrono::Duration::days(310));
+    fulcrum::jobs::maintenance::lever_upkeep(&app.state).await.unwrap();
+    fulcrum::jobs::maintenance::lever_upkeep(&app.state).await.unwrap();
+    let mails = app.smtp.wait_for(1, Duration::from_secs(10)).await;
+    app.settle().await;
+    assert_eq!(mails[0].to, vec![org.admin_email.clone()]);
+    assert!(mails[0].subject.contains("before its access expires"));
+    assert_eq!(app.smtp.messages().len(), 1, "warned once");
+}
+
+#[tokio::test]
+async fn lever_redirects_are_followed_with_the_token_but_only_to_levers_hosts() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    app.connect_lever(&org, "acct-1").await;
+    app.settle().await;
+    // Lever routes the account elsewhere on the same host: followed, token kept.
+    app.lever.redirect_api_to(Some(app.lever.api_url().trim_end_matches("/v1")));
+    let mut api = fulcrum::lever::Api::for_org(&app.state, org.id).await.unwrap();
+    let stages = api.stages().await.expect("followed the redirect");
+    assert!(stages.iter().any(|s| s.text == "Fulcrum Assessment"));
+    assert!(app.lever.calls_for("acct-1").iter().any(|c| c.path.starts_with("/eu/v1/stages") && c.status == 200));
+    // A redirect to a host that is neither the configured one nor Lever's is refused: the
+    // token is not sent there.
+    let elsewhere = app.lever.api_url().replace("127.0.0.1", "localhost").trim_end_matches("/v1").to_string();
+    app.lever.redirect_api_to(Some(&elsewhere));
+    let before = app.lever.calls_for("acct-1").len();
+    assert!(api.stages().await.is_err());
+    let after = app.lever.calls_for("acct-1");
+    assert!(after[before..].iter().all(|c| !c.path.starts_with("/eu/")), "nothing reached the other host");
 }

@@ -70,3 +70,83 @@ async fn oversized_and_malformed_forms_are_refused_cleanly() {
     let body = garbage.text().await.unwrap();
     assert!(!body.contains("panicked") && !body.contains("src/"), "{body}");
 }
+
+#[tokio::test]
+async fn pruning_keeps_tables_to_the_retention_windows() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    sqlx::query(
+        "INSERT INTO deliveries (org_id, token, outcome, received_at) VALUES
+         ($1, 'old', 'accepted', now() - interval '15 days'), ($1, 'new', 'accepted', now() - interval '13 days')",
+    )
+    .bind(org.id)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO jobs (kind, payload, state, max_attempts, run_at, finished_at) VALUES
+         ('noop', '{}', 'done', 1, now(), now() - interval '8 days'),
+         ('noop', '{}', 'done', 1, now(), now() - interval '6 days'),
+         ('noop', '{}', 'failed', 1, now(), now() - interval '30 days')",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    fulcrum::jobs::maintenance::prune(&app.state).await.unwrap();
+    let tokens: Vec<String> = sqlx::query_scalar("SELECT token FROM deliveries").fetch_all(&app.db).await.unwrap();
+    assert_eq!(tokens, vec!["new"]);
+    let jobs: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs").fetch_one(&app.db).await.unwrap();
+    assert_eq!(jobs, 2, "recent done jobs and failed ones stay");
+}
+
+#[tokio::test]
+async fn malformed_ids_get_404s_not_parser_errors() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let admin = app.signed_in(&org.admin_email).await;
+    for path in ["/app/invitations/not-a-uuid", "/app/assessments/123"] {
+        let page = admin.get(path).await;
+        assert_eq!(page.status, 404, "{path}");
+        assert_eq!(page.text("h1"), "Not Found");
+    }
+    let removal = admin.post_form("/app/settings/team/not-a-uuid/remove", &[]).await;
+    assert_eq!(removal.status, 404);
+    let retry = admin.post_form("/app/jobs/abc/retry", &[]).await;
+    assert_eq!(retry.status, 404);
+    let api = app.api(&org.api_key);
+    for path in ["/invitations/xyz", "/assessments/xyz"] {
+        let (status, body) = api.get(path).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{path}");
+    }
+    let (status, body) = api.post("/invitations/xyz/result", serde_json::json!({"score": 1})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")));
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_api_route() {
+    let app = spawn_app().await;
+    let response = app.http().get(format!("{}/api/v1/openapi.json", app.url)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let doc: serde_json::Value = response.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/assessments",
+        "/assessments/{id}",
+        "/invitations",
+        "/invitations/{id}",
+        "/invitations/{id}/start",
+        "/invitations/{id}/result",
+        "/integrations/lever",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} is documented");
+    }
+}
+
+#[tokio::test]
+async fn pages_are_not_cached_but_static_files_are() {
+    let app = spawn_app().await;
+    let page = app.browser().get("/login").await;
+    assert_eq!(page.headers["cache-control"], "no-store");
+    let css = app.browser().get("/static/app.css").await;
+    assert!(css.headers["cache-control"].to_str().unwrap().contains("max-age"));
+}

@@ -3,8 +3,12 @@
 
 mod support;
 
+mod assessments;
 mod auth;
+mod cli;
 mod connect;
 mod health;
 mod jobs;
+mod pages;
 mod webhooks;
+mod workflow;

@@ -50,6 +50,10 @@ async fn a_valid_delivery_is_stored_with_its_job_before_the_200() {
     assert_eq!(response.status(), 200);
     // Committed before the answer: visible the moment the response arrives.
     assert_eq!(counts(&app, &org).await, (1, 0, 1));
+    app.settle().await;
+    let metrics = app.http().get(format!("{}/metrics", app.url)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("fulcrum_webhooks_total{outcome=\"accepted\"} 1"), "{metrics}");
+    assert!(metrics.contains("fulcrum_lever_calls_total{status=\"200\"}"), "{metrics}");
 }
 
 #[tokio::test]

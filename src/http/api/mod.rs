@@ -1,16 +1,19 @@
 //! The REST API under `/api/v1`: JSON in and out, authenticated with an organization's API
 //! key (`Authorization: Bearer …`), errors as `{"error": {"code", "message"}}`.
 
+mod assessments;
 mod integrations;
+mod invitations;
 
 use axum::{
     Json, Router,
-    extract::{FromRequest, FromRequestParts, Request, State, rejection::JsonRejection},
-    http::{header, request::Parts},
-    routing::get,
+    body::Bytes,
+    extract::{FromRequest, FromRequestParts, Request, State},
+    http::{StatusCode, header, request::Parts},
+    routing::{get, post},
 };
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::{Value, error::Category, json};
 use uuid::Uuid;
 
 use super::error::{ApiError, ApiResult, AppError};
@@ -21,30 +24,57 @@ pub fn routes() -> Router<AppState> {
         .route("/openapi.json", get(openapi))
         .route("/organization", get(organization))
         .route("/integrations/lever", get(integrations::get).put(integrations::put))
+        .route("/invitations", get(invitations::list))
+        .route("/invitations/{id}", get(invitations::get))
+        .route("/invitations/{id}/start", post(invitations::start))
+        .route("/invitations/{id}/result", post(invitations::result))
+        .merge(assessments::routes())
 }
 
-/// A JSON body whose problems come back in the API's error shape.
+/// A JSON object body whose problems come back in the API's error shape rather than axum's
+/// plain text, as 400: malformed JSON, or JSON of the wrong shape (a wrong type, an unknown
+/// field), naming the field's path when serde knows it. Checking values is the handler's
+/// job (422 with the field).
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        match Json::<T>::from_request(request, state).await {
-            Ok(Json(value)) => Ok(Self(value)),
-            Err(JsonRejection::JsonDataError(e)) => {
-                Err(AppError::BadRequest(format!("The JSON body does not fit: {}", e.body_text())).into())
-            }
-            Err(JsonRejection::JsonSyntaxError(_)) => {
-                Err(AppError::BadRequest("The body is not valid JSON.".into()).into())
-            }
-            Err(JsonRejection::MissingJsonContentType(_)) => {
-                Err(AppError::BadRequest("Send the body as JSON (Content-Type: application/json).".into()).into())
-            }
-            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => Err(AppError::PayloadTooLarge.into()),
-            Err(e) => Err(AppError::BadRequest(e.body_text()).into()),
+        let is_json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|mime| mime.trim() == "application/json" || mime.trim().ends_with("+json"));
+        if !is_json {
+            return Err(AppError::BadRequest("Send the body as JSON (Content-Type: application/json).".into()).into());
         }
+        let body = Bytes::from_request(request, state).await.map_err(|e| match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+            _ => AppError::BadRequest("The request body could not be read.".into()),
+        })?;
+        Ok(Self(parse_json(&body)?))
     }
+}
+
+fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    // serde reads a struct from an array too, field by field; every body here is an object.
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return Err(AppError::BadRequest("The body must be a JSON object, such as {\"name\": \"…\"}.".into()));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let error = e.into_inner();
+        AppError::BadRequest(match error.classify() {
+            Category::Data if path != "." => format!("The JSON body does not fit at `{path}`: {error}."),
+            Category::Data => format!("The JSON body does not fit: {error}."),
+            _ => format!("The body is not valid JSON: {error}."),
+        })
+    })?;
+    deserializer.end().map_err(|e| AppError::BadRequest(format!("The body is not valid JSON: {e}.")))?;
+    Ok(value)
 }
 
 /// The organization an API key belongs to.
@@ -90,4 +120,63 @@ async fn organization(State(state): State<AppState>, client: ApiClient) -> ApiRe
 
 async fn openapi() -> Json<Value> {
     Json(serde_json::from_str(include_str!("openapi.json")).expect("openapi.json is valid JSON"))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        count: Option<i64>,
+        items: Option<Vec<Item>>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Item {
+        answer: usize,
+    }
+
+    fn refusal(body: &str) -> (StatusCode, String) {
+        let error = parse_json::<Body>(body.as_bytes()).expect_err(body);
+        (error.status(), error.to_string())
+    }
+
+    #[test]
+    fn malformed_json_is_a_bad_request() {
+        for body in ["{", "{\"count\": 1,}", "{} {}", "{\"count\": 1"] {
+            let (status, message) = refusal(body);
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+            assert!(message.starts_with("The body is not valid JSON"), "{body}: {message}");
+        }
+    }
+
+    #[test]
+    fn the_wrong_shape_names_the_field() {
+        let cases = [
+            (r#"{"count": "many"}"#, "at `count`: invalid type: string"),
+            (r#"{"items": [{"answer": 0}, {"answer": -1}]}"#, "at `items[1].answer`: invalid value: integer `-1`"),
+            (r#"{"colour": "red"}"#, "at `colour`: unknown field `colour`"),
+        ];
+        for (body, says) in cases {
+            let (status, message) = refusal(body);
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+            assert!(message.contains(says), "{body}: {message}");
+        }
+    }
+
+    #[test]
+    fn a_body_that_is_not_an_object_is_a_bad_request() {
+        for body in ["", "nope", "[1, 2]", "42", "null"] {
+            let (status, message) = refusal(body);
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+            assert!(message.starts_with("The body must be a JSON object"), "{body}: {message}");
+        }
+    }
 }

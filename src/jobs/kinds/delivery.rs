@@ -9,19 +9,15 @@ use uuid::Uuid;
 
 use crate::{
     app::AppState,
+    db::{self, assessments::AssessmentRef},
     domain::{
         email::EmailAddress,
         lifecycle::{StatusTags, is_trigger_stage},
         resolution::{self, Resolved},
     },
     invitations::{self, NewInvitation},
-    jobs::{Job, JobContext, JobError},
-    lever::{
-        Api, LeverError, cache,
-        types::Opportunity,
-        webhook,
-        writes::{self, Kind, Write},
-    },
+    jobs::{Job, JobContext, JobError, kinds::error_note},
+    lever::{Api, LeverError, cache, types::Opportunity, webhook},
 };
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -131,16 +127,8 @@ async fn decide(state: &AppState, api: &mut Api<'_>, event: &Event) -> Result<St
         None => None,
     };
     let posting_tags = posting.as_ref().map(|p| p.tags.clone()).unwrap_or_default();
-    let assessments = sqlx::query!(
-        "SELECT id, name, code, active, expires_after_days FROM assessments WHERE org_id = $1",
-        api.org_id
-    )
-    .fetch_all(&state.db)
-    .await?;
-    let catalogue: Vec<resolution::Candidate> = assessments
-        .iter()
-        .map(|a| resolution::Candidate { id: a.id, name: &a.name, code: &a.code, active: a.active })
-        .collect();
+    let assessments = db::assessments::for_resolution(&mut *state.db.acquire().await?, api.org_id).await?;
+    let catalogue: Vec<resolution::Candidate> = assessments.iter().map(AssessmentRef::candidate).collect();
     let tags = posting_tags.iter().chain(&opportunity.tags).map(String::as_str);
     let resolved = resolution::resolve(&state.settings.brand, tags, &catalogue);
     if resolved.invite.is_empty() {
@@ -327,31 +315,7 @@ async fn report(state: &AppState, api: &mut Api<'_>, event: &Event, problem: Pro
     Ok(format!("Not invited: {why}"))
 }
 
-/// `{brand}: Error` on the opportunity and a note with the reason and the fix (once per
-/// delivery, whatever retries happen). The tag goes when a later invitation succeeds.
 async fn error_in_lever(state: &AppState, api: &mut Api<'_>, event: &Event, problem: &Problem) -> Result<(), JobError> {
-    let brand = &state.settings.brand;
-    let error_tag = StatusTags::new(brand).error;
-    let opportunity = &event.opportunity_id;
-    api.add_tags(opportunity, std::slice::from_ref(&error_tag), None).await?;
-    sqlx::query!(
-        "INSERT INTO lever_opportunities (org_id, opportunity_id, status_tags) VALUES ($1, $2, ARRAY[$3])
-         ON CONFLICT (org_id, opportunity_id) DO UPDATE
-         SET status_tags = array_append(array_remove(lever_opportunities.status_tags, $3), $3), updated_at = now()",
-        api.org_id,
-        opportunity,
-        error_tag,
-    )
-    .execute(&state.db)
-    .await?;
-    let marker = format!("{brand} ref delivery-{}/error", event.id);
-    let key = format!("delivery:{}:error-note", event.id);
-    let write = Write { key: &key, org_id: api.org_id, opportunity_id: opportunity, kind: Kind::Note, marker: &marker };
-    if writes::prepare(state, api, &write).await? {
-        let (why, fix) = problem.text(brand);
-        let text = format!("{brand} could not send an assessment.\nWhy: {why}\nFix: {fix}\n{marker}");
-        let answer = api.add_note(opportunity, &text, None, None).await;
-        writes::record(state, &write, answer).await?;
-    }
-    Ok(())
+    let (why, fix) = problem.text(&state.settings.brand);
+    error_note::write(state, api, &event.opportunity_id, &format!("delivery-{}", event.id), &why, &fix).await
 }

@@ -13,7 +13,10 @@ use crate::{
         templates::{self, Branding, InviteContext, Rendered},
     },
     invitations,
-    jobs::{self, Job, JobContext, JobError, kinds::sync::SyncOpportunity},
+    jobs::{
+        self, Job, JobContext, JobError,
+        kinds::{error_note::ErrorNote, sync::SyncOpportunity},
+    },
 };
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -145,6 +148,25 @@ async fn invite(state: &AppState, id: Uuid) -> Result<(), JobError> {
             let sync = SyncOpportunity { org_id: row.org_id, opportunity_id: row.opportunity_id.clone() };
             jobs::enqueue(&mut tx, &sync, state.clock.now()).await?;
         }
+        Err(e @ MailError::Permanent(_)) => {
+            // The mail server will never take it: the invitation cannot go ahead, and
+            // Lever says so on the candidate.
+            sqlx::query!(
+                "UPDATE invitations SET email_error = $2, status = 'cancelled', failure_reason = $2 WHERE id = $1",
+                id,
+                e.to_string()
+            )
+            .execute(&mut *tx)
+            .await?;
+            let note = ErrorNote {
+                org_id: row.org_id,
+                opportunity_id: row.opportunity_id.clone(),
+                reference: format!("invite-{id}"),
+                why: format!("The invite email to {} was refused: {e}.", row.candidate_email),
+                fix: "Correct the candidate's email address in Lever, then move them into the stage again.".into(),
+            };
+            jobs::enqueue(&mut tx, &note, state.clock.now()).await?;
+        }
         Err(e) => {
             sqlx::query!("UPDATE invitations SET email_error = $2 WHERE id = $1", id, e.to_string())
                 .execute(&mut *tx)
@@ -152,7 +174,11 @@ async fn invite(state: &AppState, id: Uuid) -> Result<(), JobError> {
         }
     }
     tx.commit().await?;
-    sent.map_err(into_job_error)
+    match sent {
+        // Handled: the invitation is cancelled and Lever is told; retrying cannot help.
+        Err(MailError::Permanent(_)) => Ok(()),
+        other => other.map_err(into_job_error),
+    }
 }
 
 async fn reminder(state: &AppState, id: Uuid) -> Result<(), JobError> {

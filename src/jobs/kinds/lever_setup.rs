@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::{
     jobs::{Job, JobContext, JobError},
-    lever::{Api, LeverError, connection, settings, webhook},
+    lever::{Api, LeverError, connection, feedback, settings, webhook},
 };
 
 /// Reads the account's stage list into the cache the settings page and trigger-stage
@@ -34,6 +34,34 @@ impl Job for RefreshStages {
     async fn run(self, ctx: JobContext) -> Result<(), JobError> {
         let mut api = Api::for_org(&ctx.state, self.org_id).await?;
         crate::lever::cache::refresh_stages(&ctx.state, &mut api).await?;
+        Ok(())
+    }
+}
+
+/// Finds or creates Fulcrum's feedback template in the account. Result syncs wait for it
+/// rather than each racing to create one.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct EnsureFeedbackTemplate {
+    pub org_id: Uuid,
+}
+
+impl Job for EnsureFeedbackTemplate {
+    const KIND: &'static str = "lever_feedback_template";
+    const MAX_ATTEMPTS: i32 = 10;
+
+    fn org_id(&self) -> Option<Uuid> {
+        Some(self.org_id)
+    }
+
+    fn unique_key(&self) -> Option<String> {
+        Some(format!("feedback-template:{}", self.org_id))
+    }
+
+    async fn run(self, ctx: JobContext) -> Result<(), JobError> {
+        let mut api = Api::for_org(&ctx.state, self.org_id).await?;
+        if let feedback::Known::Unknown = feedback::known(&ctx.state.db, &api.account_id).await? {
+            feedback::ensure(&ctx.state, &mut api).await?;
+        }
         Ok(())
     }
 }

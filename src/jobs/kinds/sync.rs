@@ -13,9 +13,10 @@ use crate::{
     app::AppState,
     domain::lifecycle::{Status, StatusTags, rating, rating_label},
     invitations,
-    jobs::{Job, JobContext, JobError},
+    jobs::{self, Job, JobContext, JobError, kinds::lever_setup::EnsureFeedbackTemplate},
     lever::{
-        Api, LeverError, connection, feedback,
+        Api, LeverError, connection,
+        feedback::{self, Known},
         writes::{self, Kind, Write},
     },
 };
@@ -170,10 +171,22 @@ async fn result(state: &AppState, api: &mut Api<'_>, opportunity: &str, inv: &Ro
     let authors: Vec<String> = inv.perform_as.iter().chain(connected_by.iter()).cloned().collect();
     let template = match authors.is_empty() {
         true => Err("no Lever user to write the form as".to_string()),
-        false => match feedback::template(state, api).await {
-            Ok(template) => Ok(template),
-            Err(LeverError::Forbidden(why)) => Err(format!("Lever refused the feedback template: {why}")),
-            Err(e) => return Err(e.into()),
+        false => match feedback::known(&state.db, &api.account_id).await? {
+            Known::Ready(template) => Ok(template),
+            Known::Unavailable(why) => Err(format!("Lever refused the feedback template: {why}")),
+            Known::Unknown => {
+                // One job per account finds or makes it; this one comes back shortly.
+                jobs::enqueue(
+                    &mut *state.db.acquire().await?,
+                    &EnsureFeedbackTemplate { org_id: api.org_id },
+                    state.clock.now(),
+                )
+                .await?;
+                return Err(JobError::Defer(
+                    std::time::Duration::from_millis(500),
+                    "waiting for the feedback template".into(),
+                ));
+            }
         },
     };
     let Ok(template) = template else {
@@ -203,7 +216,7 @@ async fn result(state: &AppState, api: &mut Api<'_>, opportunity: &str, inv: &Ro
         }
         Err(LeverError::Rejected { status: 400, message }) if message.contains("emplate") => {
             // The template was deleted in Lever: make it again on the next attempt.
-            feedback::forget(state, &api.account_id).await?;
+            feedback::forget(&state.db, &api.account_id).await?;
             writes::record(state, &write, Err(LeverError::Unavailable(message))).await?;
             Ok(())
         }

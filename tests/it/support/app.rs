@@ -168,6 +168,10 @@ impl TestApp {
         }
     }
 
+    pub fn database_url(&self) -> &str {
+        &self._database.url
+    }
+
     /// Another process on the same database: its own pool, token cache and HTTP client.
     pub fn second_process(&self) -> AppState {
         let db = fulcrum::db::pool(&self._database.url, 4, 5_000).unwrap();

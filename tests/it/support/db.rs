@@ -124,12 +124,23 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
+    /// A database cloned from the migrated template.
     pub async fn create() -> Self {
+        Self::make(true).await
+    }
+
+    /// An empty database, for testing migrations themselves.
+    pub async fn empty() -> Self {
+        Self::make(false).await
+    }
+
+    async fn make(migrated: bool) -> Self {
         let server = tokio::task::spawn_blocking(server).await.unwrap();
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
         let name = format!("fulcrum_t_{now}_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
         let mut admin = PgConnection::connect(&server.admin_url).await.unwrap();
-        exec(&mut admin, &format!("CREATE DATABASE \"{name}\" TEMPLATE \"{}\"", server.template)).await;
+        let template = if migrated { format!(" TEMPLATE \"{}\"", server.template) } else { String::new() };
+        exec(&mut admin, &format!("CREATE DATABASE \"{name}\"{template}")).await;
         admin.close().await.ok();
         let url = with_database(&server.admin_url, &name);
         Self { name, url }

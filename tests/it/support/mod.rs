@@ -10,6 +10,7 @@ pub mod fake_lever;
 pub mod lever;
 pub mod org;
 pub mod smtp;
+pub mod workflow;
 
 use std::time::Duration;
 

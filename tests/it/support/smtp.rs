@@ -47,6 +47,8 @@ struct Inner {
     /// The number of messages received, for `wait_for` to wait on.
     count: watch::Sender<usize>,
     reject: AtomicUsize,
+    /// Recipients refused for good (550), as a mail server refuses an unknown mailbox.
+    refused: Mutex<Vec<String>>,
 }
 
 impl Inner {
@@ -80,6 +82,7 @@ impl SmtpSink {
             messages: Mutex::new(Vec::new()),
             count: watch::Sender::new(0),
             reject: AtomicUsize::new(0),
+            refused: Mutex::new(Vec::new()),
         });
         tokio::spawn(accept_loop(listener, inner.clone()));
         Self { port, inner }
@@ -113,6 +116,11 @@ impl SmtpSink {
             );
         }
         self.messages()
+    }
+
+    /// RCPT TO this address answers `550 5.1.1 No such user` from now on.
+    pub fn refuse_recipient(&self, address: &str) {
+        self.inner.refused.lock().unwrap_or_else(PoisonError::into_inner).push(address.to_lowercase());
     }
 
     /// The next `n` DATA commands answer `451 4.3.0 Temporary failure`.
@@ -155,7 +163,7 @@ async fn serve_session(stream: TcpStream, inner: &Inner) -> std::io::Result<()> 
             ),
             "HELO" => format!("250 127.0.0.1 greets {arg}\r\n"),
             "MAIL" => mail_from(&mut envelope, arg),
-            "RCPT" => rcpt_to(&mut envelope, arg),
+            "RCPT" => rcpt_to(&mut envelope, arg, inner),
             "DATA" => data(&mut reader, &mut write, &mut envelope, inner).await?,
             "RSET" => {
                 envelope = Envelope::default();
@@ -194,11 +202,13 @@ fn mail_from(envelope: &mut Envelope, arg: &str) -> String {
     }
 }
 
-fn rcpt_to(envelope: &mut Envelope, arg: &str) -> String {
+fn rcpt_to(envelope: &mut Envelope, arg: &str, inner: &Inner) -> String {
     if envelope.from.is_none() {
         return "503 5.5.1 MAIL first\r\n".to_owned();
     }
+    let refused = inner.refused.lock().unwrap_or_else(PoisonError::into_inner).clone();
     match path_arg(arg, "TO:") {
+        Some(to) if refused.contains(&to.to_lowercase()) => "550 5.1.1 No such user\r\n".to_owned(),
         Some(to) if !to.is_empty() => {
             envelope.to.push(to.to_owned());
             "250 2.1.5 Ok\r\n".to_owned()

@@ -59,11 +59,22 @@ impl FakeLever {
     /// Serves on 127.0.0.1 with a free port until the test's runtime shuts down.
     pub async fn start() -> Self {
         let state: Shared = Arc::new(Mutex::new(State::new()));
-        let app = Router::new().nest("/auth", oauth::router(state.clone())).nest("/v1", api::router(state.clone()));
+        let regional =
+            api::router(state.clone()).layer(axum::middleware::from_fn_with_state(state.clone(), route_region));
+        let app = Router::new()
+            .nest("/auth", oauth::router(state.clone()))
+            .nest("/v1", regional)
+            .nest("/eu/v1", api::router(state.clone()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fake lever");
         let addr = listener.local_addr().expect("fake lever address");
         tokio::spawn(async move { axum::serve(listener, app).await.expect("fake lever serves") });
         Self { addr, state }
+    }
+
+    /// Sends every API request to `{base}/eu/v1/...` with a 307, as Lever does for EU
+    /// accounts; `None` stops it.
+    pub fn redirect_api_to(&self, base: Option<&str>) {
+        lock(&self.state).api_redirect = base.map(str::to_string);
     }
 
     /// For `LEVER_AUTH_URL`: `/authorize` and `/oauth/token` are under it.
@@ -233,5 +244,23 @@ impl FakeLever {
     pub fn max_requests_in_window(&self, account_id: &str, window: Duration) -> usize {
         let arrivals: Vec<Instant> = self.calls_for(account_id).iter().map(|c| c.at).collect();
         faults::max_in_window(arrivals, window)
+    }
+}
+
+async fn route_region(
+    axum::extract::State(state): axum::extract::State<Shared>,
+    uri: axum::extract::OriginalUri,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let target = lock(&state).api_redirect.clone();
+    match target {
+        Some(base) => {
+            let rest = uri.0.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            let location = format!("{base}/eu{rest}");
+            (axum::http::StatusCode::TEMPORARY_REDIRECT, [(axum::http::header::LOCATION, location)]).into_response()
+        }
+        None => next.run(request).await,
     }
 }

@@ -171,6 +171,9 @@ pub(super) struct State {
     pub faults: Faults,
     pub calls: Vec<RecordedCall>,
     pub webhooks_https_only: bool,
+    /// When set, `/v1/...` answers 307 to this base + `/eu/v1/...` (Lever routes EU
+    /// accounts by redirecting).
+    pub api_redirect: Option<String>,
 }
 
 impl State {
@@ -193,6 +196,7 @@ impl State {
             faults: Faults::default(),
             calls: Vec::new(),
             webhooks_https_only: false,
+            api_redirect: None,
         }
     }
 

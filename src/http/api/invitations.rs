@@ -1,0 +1,170 @@
+//! `/api/v1/invitations`: reading invitations, and an external grading engine reporting
+//! that a candidate started and what they scored. A result is idempotent: the same one
+//! again is a no-op, a different one a 409.
+
+use axum::{
+    Json,
+    extract::{Path, Query, State},
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{ApiClient, ApiJson};
+use crate::{
+    app::AppState,
+    http::error::{ApiResult, AppError, parse_id},
+    invitations::{self, Invitation, Outcome, TransitionError},
+};
+
+#[derive(Serialize)]
+pub struct InvitationJson {
+    id: Uuid,
+    status: String,
+    assessment_id: Uuid,
+    assessment_name: String,
+    opportunity_id: String,
+    candidate_name: String,
+    candidate_email: String,
+    score: Option<i32>,
+    passed: Option<bool>,
+    failure_reason: Option<String>,
+    report_url: String,
+    external_report_url: Option<String>,
+    deadline: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    email_sent_at: Option<DateTime<Utc>>,
+    started_at: Option<DateTime<Utc>>,
+    completed_at: Option<DateTime<Utc>>,
+}
+
+impl InvitationJson {
+    fn new(state: &AppState, inv: Invitation) -> Self {
+        Self {
+            report_url: invitations::report_url(state, inv.id),
+            id: inv.id,
+            status: inv.status,
+            assessment_id: inv.assessment_id,
+            assessment_name: inv.assessment_name,
+            opportunity_id: inv.opportunity_id,
+            candidate_name: inv.candidate_name,
+            candidate_email: inv.candidate_email,
+            score: inv.score,
+            passed: inv.passed,
+            failure_reason: inv.failure_reason,
+            external_report_url: inv.external_report_url,
+            deadline: inv.deadline,
+            created_at: inv.created_at,
+            email_sent_at: inv.email_sent_at,
+            started_at: inv.started_at,
+            completed_at: inv.completed_at,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Filters {
+    status: Option<String>,
+    opportunity_id: Option<String>,
+}
+
+const STATUSES: &[&str] = &["invited", "started", "completed", "expired", "cancelled"];
+
+pub async fn list(
+    State(state): State<AppState>,
+    client: ApiClient,
+    Query(filters): Query<Filters>,
+) -> ApiResult<Json<Value>> {
+    if let Some(status) = filters.status.as_deref().filter(|s| !STATUSES.contains(s)) {
+        return Err(
+            AppError::invalid("status", format!("unknown status {status:?}; one of {}", STATUSES.join(", "))).into()
+        );
+    }
+    let mut conn = state.db.acquire().await?;
+    let filter = invitations::Filter {
+        status: filters.status.as_deref(),
+        opportunity_id: filters.opportunity_id.as_deref(),
+        ..Default::default()
+    };
+    let rows = invitations::list(&mut conn, client.org_id, &filter, 500).await?;
+    let data: Vec<InvitationJson> = rows.into_iter().map(|i| InvitationJson::new(&state, i)).collect();
+    Ok(Json(json!({ "data": data })))
+}
+
+async fn find(state: &AppState, client: &ApiClient, id: Uuid) -> ApiResult<Invitation> {
+    let mut conn = state.db.acquire().await?;
+    Ok(invitations::get(&mut conn, client.org_id, id).await?.ok_or(AppError::NotFound)?)
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    client: ApiClient,
+    Path(id): Path<String>,
+) -> ApiResult<Json<InvitationJson>> {
+    let inv = find(&state, &client, parse_id(&id)?).await?;
+    Ok(Json(InvitationJson::new(&state, inv)))
+}
+
+fn refused(error: TransitionError) -> AppError {
+    AppError::Conflict(format!("{}.", crate::http::auth::capitalise(&error.to_string()).trim_end_matches('.')))
+}
+
+pub async fn start(
+    State(state): State<AppState>,
+    client: ApiClient,
+    Path(id): Path<String>,
+) -> ApiResult<Json<InvitationJson>> {
+    let id = parse_id(&id)?;
+    find(&state, &client, id).await?;
+    let mut tx = state.db.begin().await?;
+    let inv = invitations::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    invitations::start(&state, &mut tx, &inv).await?.map_err(refused)?;
+    tx.commit().await?;
+    let inv = find(&state, &client, id).await?;
+    Ok(Json(InvitationJson::new(&state, inv)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResultBody {
+    score: i64,
+    passed: Option<bool>,
+    failure_reason: Option<String>,
+    report_url: Option<String>,
+}
+
+pub async fn result(
+    State(state): State<AppState>,
+    client: ApiClient,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ResultBody>,
+) -> ApiResult<Json<InvitationJson>> {
+    let id = parse_id(&id)?;
+    if !(0..=100).contains(&body.score) {
+        return Err(AppError::invalid("score", "score must be a whole number from 0 to 100").into());
+    }
+    let reason = body.failure_reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    if reason.is_some_and(|r| r.chars().count() > 2000) {
+        return Err(AppError::invalid("failure_reason", "failure_reason must be at most 2,000 characters").into());
+    }
+    let report_url = body.report_url.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    if report_url.is_some_and(|u| !crate::email::templates::is_http_url(u, 2000)) {
+        return Err(AppError::invalid("report_url", "report_url must be an http(s) URL").into());
+    }
+    find(&state, &client, id).await?;
+    let mut tx = state.db.begin().await?;
+    let inv = invitations::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let score = body.score as i32;
+    let outcome = Outcome {
+        score,
+        passed: body.passed.unwrap_or(score >= inv.pass_mark),
+        failure_reason: reason,
+        report_url,
+        answers: None,
+    };
+    invitations::complete(&state, &mut tx, &inv, &outcome).await?.map_err(refused)?;
+    tx.commit().await?;
+    let inv = find(&state, &client, id).await?;
+    Ok(Json(InvitationJson::new(&state, inv)))
+}

@@ -1,0 +1,163 @@
+//! The invitations dashboard (`/app`, with filters) and each invitation's report
+//! (`/app/invitations/{id}`), for every signed-in member of the organization.
+
+use askama::Template;
+use axum::{
+    extract::{Path, Query, State},
+    response::Response,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{
+    csrf::CsrfToken,
+    error::{AppError, AppResult},
+    layout::{Chrome, render},
+    session::CurrentUser,
+};
+use crate::{
+    app::AppState,
+    domain::{lifecycle::Status, scoring::Question},
+    invitations::{self, Filter, Invitation},
+};
+
+pub struct AssessmentOption {
+    pub id: Uuid,
+    pub name: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct Dashboard {
+    chrome: Chrome,
+    invitations: Vec<Invitation>,
+    assessments: Vec<AssessmentOption>,
+    status: String,
+    assessment: String,
+    from: String,
+    until: String,
+    connected: bool,
+}
+
+#[derive(Deserialize, Default)]
+pub struct Filters {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    assessment: String,
+    /// `YYYY-MM-DD`, inclusive.
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    until: String,
+}
+
+fn day(text: &str) -> Option<DateTime<Utc>> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|d| d.and_utc())
+}
+
+pub async fn dashboard(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    csrf: CsrfToken,
+    Query(filters): Query<Filters>,
+) -> AppResult<Response> {
+    let status = filters.status.trim();
+    let filter = Filter {
+        status: (!status.is_empty()).then_some(status),
+        opportunity_id: None,
+        assessment_id: filters.assessment.parse().ok(),
+        from: day(&filters.from),
+        until: day(&filters.until).map(|d| d + chrono::Duration::days(1)),
+    };
+    let mut conn = state.db.acquire().await?;
+    let invitations = invitations::list(&mut conn, user.org_id, &filter, 200).await?;
+    let assessments = sqlx::query_as!(
+        AssessmentOption,
+        "SELECT id, name FROM assessments WHERE org_id = $1 ORDER BY lower(name)",
+        user.org_id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let connected = crate::lever::connection::get(&state.db, user.org_id).await?.is_some();
+    let chrome = Chrome::new(&state, Some(&user), &csrf, "invitations").await?;
+    render(&Dashboard {
+        chrome,
+        invitations,
+        assessments,
+        status: status.to_string(),
+        assessment: filters.assessment,
+        from: filters.from,
+        until: filters.until,
+        connected,
+    })
+}
+
+/// One answer on the report: the question, what the candidate chose, whether it was right.
+pub struct AnswerLine {
+    pub number: usize,
+    pub prompt: String,
+    pub chosen: String,
+    pub right_answer: String,
+    pub correct: bool,
+}
+
+#[derive(Template)]
+#[template(path = "report.html")]
+struct Report {
+    chrome: Chrome,
+    inv: Invitation,
+    result: &'static str,
+    answers: Vec<AnswerLine>,
+    duration_minutes: Option<i64>,
+    email_error: Option<String>,
+}
+
+pub async fn report(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    csrf: CsrfToken,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let id: Uuid = id.parse().map_err(|_| AppError::NotFound)?;
+    let mut conn = state.db.acquire().await?;
+    let inv = invitations::get(&mut conn, user.org_id, id).await?.ok_or(AppError::NotFound)?;
+    let extra = sqlx::query!(
+        "SELECT a.questions, i.email_error FROM invitations i JOIN assessments a ON a.id = i.assessment_id WHERE i.id = $1",
+        id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let questions: Vec<Question> = serde_json::from_value(extra.questions).unwrap_or_default();
+    let chosen: Vec<Option<usize>> =
+        inv.answers.clone().and_then(|a| serde_json::from_value(a).ok()).unwrap_or_default();
+    let answers = questions
+        .iter()
+        .enumerate()
+        .filter(|_| !chosen.is_empty())
+        .map(|(i, q)| {
+            let pick = chosen.get(i).copied().flatten();
+            AnswerLine {
+                number: i + 1,
+                prompt: q.prompt.clone(),
+                chosen: pick.and_then(|c| q.choices.get(c).cloned()).unwrap_or_else(|| "(no answer)".into()),
+                right_answer: q.choices.get(q.answer).cloned().unwrap_or_default(),
+                correct: pick == Some(q.answer),
+            }
+        })
+        .collect();
+    let result = match Status::parse(&inv.status, inv.passed) {
+        Some(Status::Completed { passed: true }) => "Passed",
+        Some(Status::Completed { passed: false }) => "Failed",
+        Some(Status::Expired) => "Expired",
+        Some(Status::Started) => "In progress",
+        _ => "Not started",
+    };
+    let duration_minutes = match (inv.started_at, inv.completed_at) {
+        (Some(start), Some(end)) if inv.status == "completed" => Some((end - start).num_minutes()),
+        _ => None,
+    };
+    let chrome = Chrome::new(&state, Some(&user), &csrf, "invitations").await?;
+    render(&Report { chrome, inv, result, answers, duration_minutes, email_error: extra.email_error })
+}

@@ -1,0 +1,76 @@
+//! `{brand}: Error` on a candidate in Lever, with a note saying exactly why Fulcrum could not
+//! send the assessment and how to fix it. Written once per cause (`reference`), whatever
+//! retries happen; the tag goes when a later invitation succeeds (see `sync`).
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{
+    app::AppState,
+    domain::lifecycle::StatusTags,
+    jobs::{Job, JobContext, JobError},
+    lever::{
+        Api,
+        writes::{self, Kind, Write},
+    },
+};
+
+/// Writes the error from a job that already talks to Lever.
+pub async fn write(
+    state: &AppState,
+    api: &mut Api<'_>,
+    opportunity: &str,
+    reference: &str,
+    why: &str,
+    fix: &str,
+) -> Result<(), JobError> {
+    let brand = &state.settings.brand;
+    let error_tag = StatusTags::new(brand).error;
+    api.add_tags(opportunity, std::slice::from_ref(&error_tag), None).await?;
+    sqlx::query!(
+        "INSERT INTO lever_opportunities (org_id, opportunity_id, status_tags) VALUES ($1, $2, ARRAY[$3])
+         ON CONFLICT (org_id, opportunity_id) DO UPDATE
+         SET status_tags = array_append(array_remove(lever_opportunities.status_tags, $3), $3), updated_at = now()",
+        api.org_id,
+        opportunity,
+        error_tag,
+    )
+    .execute(&state.db)
+    .await?;
+    let marker = format!("{brand} ref {reference}/error");
+    let key = format!("error-note:{reference}");
+    let write = Write { key: &key, org_id: api.org_id, opportunity_id: opportunity, kind: Kind::Note, marker: &marker };
+    if writes::prepare(state, api, &write).await? {
+        let text = format!("{brand} could not send an assessment.\nWhy: {why}\nFix: {fix}\n{marker}");
+        let answer = api.add_note(opportunity, &text, None, None).await;
+        writes::record(state, &write, answer).await?;
+    }
+    Ok(())
+}
+
+/// The same, queued by work that does not talk to Lever itself (a refused email).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ErrorNote {
+    pub org_id: Uuid,
+    pub opportunity_id: String,
+    pub reference: String,
+    pub why: String,
+    pub fix: String,
+}
+
+impl Job for ErrorNote {
+    const KIND: &'static str = "lever_error_note";
+
+    fn org_id(&self) -> Option<Uuid> {
+        Some(self.org_id)
+    }
+
+    fn unique_key(&self) -> Option<String> {
+        Some(format!("error-note:{}:{}", self.org_id, self.reference))
+    }
+
+    async fn run(self, ctx: JobContext) -> Result<(), JobError> {
+        let mut api = Api::for_org(&ctx.state, self.org_id).await?;
+        write(&ctx.state, &mut api, &self.opportunity_id, &self.reference, &self.why, &self.fix).await
+    }
+}
