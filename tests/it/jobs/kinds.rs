@@ -226,4 +226,15 @@ impl TestApp {
     pub async fn job_state(&self, id: i64) -> String {
         self.job(id).await.0
     }
+
+    /// Whether every job of `ids` is in `state`.
+    pub async fn jobs_all(&self, ids: &[i64], state: &str) -> bool {
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE id = ANY($1) AND state = $2")
+            .bind(ids)
+            .bind(state)
+            .fetch_one(&self.db)
+            .await
+            .unwrap();
+        count == ids.len() as i64
+    }
 }

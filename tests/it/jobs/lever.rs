@@ -110,14 +110,7 @@ async fn a_pause_lever_asks_for_holds_for_requests_already_waiting_for_their_slo
     }
     tx.commit().await.unwrap();
     app.start_worker_with(app.state.clone(), registry(), options());
-    eventually("the jobs finish", Duration::from_secs(20), || async {
-        let mut all = true;
-        for id in &ids {
-            all &= app.job_state(*id).await == "done";
-        }
-        all
-    })
-    .await;
+    eventually("the jobs finish", Duration::from_secs(20), || app.jobs_all(&ids, "done")).await;
 
     let calls = app.lever.calls_for("acct-1");
     let refused = calls.iter().find(|c| c.status == 429).expect("Lever refused one request").at;
@@ -145,14 +138,7 @@ async fn revoked_access_pauses_an_organizations_jobs_until_it_reconnects() {
     for _ in 0..5 {
         ids.push(app.enqueue(&ReadStages { org_id: org.id }).await);
     }
-    eventually("the jobs pause", Duration::from_secs(10), || async {
-        let mut all = true;
-        for id in &ids {
-            all &= app.job_state(*id).await == "paused";
-        }
-        all
-    })
-    .await;
+    eventually("the jobs pause", Duration::from_secs(10), || app.jobs_all(&ids, "paused")).await;
     for id in &ids {
         assert_eq!(app.job(*id).await.1, 0, "pausing spends no attempt");
     }
@@ -161,14 +147,7 @@ async fn revoked_access_pauses_an_organizations_jobs_until_it_reconnects() {
 
     let page = app.approve_in_lever(&admin, "acct-1").await;
     assert_eq!(page.status, 200, "{}", page.body);
-    eventually("the jobs resume and finish", Duration::from_secs(10), || async {
-        let mut all = true;
-        for id in &ids {
-            all &= app.job_state(*id).await == "done";
-        }
-        all
-    })
-    .await;
+    eventually("the jobs resume and finish", Duration::from_secs(10), || app.jobs_all(&ids, "done")).await;
     for id in &ids {
         assert_eq!(app.job(*id).await.1, 1, "one attempt each: the paused ones were not counted");
     }
