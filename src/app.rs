@@ -40,7 +40,7 @@ impl AppState {
         let mailer = Mailer::from_settings(&settings)?;
         let lever = lever::Lever::new(&settings)?;
         let job_wakeup = jobs::Wakeup::new(db.clone());
-        let intake = crate::http::intake::Intake::new(db.clone(), job_wakeup.clone());
+        let intake = crate::http::intake::Intake::new(db.clone(), clock.clone(), job_wakeup.clone());
         Ok(Self(Arc::new(Inner {
             settings,
             job_wakeup,

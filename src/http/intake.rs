@@ -20,7 +20,10 @@ use sqlx::PgPool;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::jobs::{Job, Wakeup, kinds::delivery::HandleDelivery};
+use crate::{
+    clock::Clock,
+    jobs::{Job, Wakeup, kinds::delivery::HandleDelivery},
+};
 
 /// Statements storing deliveries at once; each one's commit waits for its flush.
 const WRITERS: usize = 4;
@@ -48,6 +51,7 @@ pub struct Intake(Arc<Inner>);
 
 struct Inner {
     db: PgPool,
+    clock: Clock,
     wakeup: Wakeup,
     queue: mpsc::UnboundedSender<Pending>,
     receiver: Arc<Mutex<mpsc::UnboundedReceiver<Pending>>>,
@@ -55,10 +59,10 @@ struct Inner {
 }
 
 impl Intake {
-    pub fn new(db: PgPool, wakeup: Wakeup) -> Self {
+    pub fn new(db: PgPool, clock: Clock, wakeup: Wakeup) -> Self {
         let (queue, receiver) = mpsc::unbounded_channel();
         let receiver = Arc::new(Mutex::new(receiver));
-        Self(Arc::new(Inner { db, wakeup, queue, receiver, writers: Once::new() }))
+        Self(Arc::new(Inner { db, clock, wakeup, queue, receiver, writers: Once::new() }))
     }
 
     /// Stores `delivery` and queues its job, committed when this returns. False when the
@@ -67,7 +71,8 @@ impl Intake {
         let inner = &self.0;
         inner.writers.call_once(|| {
             for _ in 0..WRITERS {
-                tokio::spawn(write(inner.db.clone(), inner.wakeup.clone(), inner.receiver.clone()));
+                let writer = Writer { db: inner.db.clone(), clock: inner.clock.clone(), wakeup: inner.wakeup.clone() };
+                tokio::spawn(writer.run(inner.receiver.clone()));
             }
         });
         let (answer, stored) = oneshot::channel();
@@ -78,67 +83,76 @@ impl Intake {
     }
 }
 
-async fn write(db: PgPool, wakeup: Wakeup, receiver: Arc<Mutex<mpsc::UnboundedReceiver<Pending>>>) {
-    let mut taken = Vec::with_capacity(BATCH);
-    loop {
-        if receiver.lock().await.recv_many(&mut taken, BATCH).await == 0 {
-            return;
-        }
-        while !taken.is_empty() {
-            // A delivery repeated within one batch waits for the next statement, which
-            // then sees it as the duplicate it is.
-            let mut seen = HashSet::new();
-            let (batch, later): (Vec<Pending>, Vec<Pending>) =
-                taken.drain(..).partition(|p| seen.insert((p.delivery.org_id, p.delivery.token.clone())));
-            taken = later;
-            if store_batch(&db, batch).await {
-                wakeup.wake();
+/// Takes deliveries off the queue and stores them, a batch per statement.
+struct Writer {
+    db: PgPool,
+    clock: Clock,
+    wakeup: Wakeup,
+}
+
+impl Writer {
+    async fn run(self, receiver: Arc<Mutex<mpsc::UnboundedReceiver<Pending>>>) {
+        let mut taken = Vec::with_capacity(BATCH);
+        loop {
+            if receiver.lock().await.recv_many(&mut taken, BATCH).await == 0 {
+                return;
+            }
+            while !taken.is_empty() {
+                // A delivery repeated within one batch waits for the next statement, which
+                // then sees it as the duplicate it is.
+                let mut seen = HashSet::new();
+                let (batch, later): (Vec<Pending>, Vec<Pending>) =
+                    taken.drain(..).partition(|p| seen.insert((p.delivery.org_id, p.delivery.token.clone())));
+                taken = later;
+                if self.store(batch).await {
+                    self.wakeup.wake();
+                }
             }
         }
     }
-}
 
-/// Stores one batch and answers its requests; true when any delivery was new.
-async fn store_batch(db: &PgPool, batch: Vec<Pending>) -> bool {
-    match insert(db, &batch).await {
-        Ok(stored) => {
-            let mut any = false;
-            for pending in batch {
-                let d = &pending.delivery;
-                let new = stored.contains(&(d.org_id, d.token.clone()));
-                let answer = if new { Ok(true) } else { count_repeat(db, d).await.map(|()| false) };
-                any |= new;
-                let _ = pending.answer.send(answer);
+    /// Stores one batch and answers its requests; true when any delivery was new.
+    async fn store(&self, batch: Vec<Pending>) -> bool {
+        match insert(&self.db, &batch, self.clock.now()).await {
+            Ok(stored) => {
+                let mut any = false;
+                for pending in batch {
+                    let d = &pending.delivery;
+                    let new = stored.contains(&(d.org_id, d.token.clone()));
+                    let answer = if new { Ok(true) } else { count_repeat(&self.db, d).await.map(|()| false) };
+                    any |= new;
+                    let _ = pending.answer.send(answer);
+                }
+                any
             }
-            any
-        }
-        // The database is away: every request in the batch gets the 503 Lever retries on.
-        Err(e) if crate::db::is_unavailable(&e) => {
-            let message = e.to_string();
-            for pending in batch {
-                let _ = pending.answer.send(Err(sqlx::Error::Io(std::io::Error::other(message.clone()))));
+            // The database is away: every request in the batch gets the 503 Lever retries on.
+            Err(e) if crate::db::is_unavailable(&e) => {
+                let message = e.to_string();
+                for pending in batch {
+                    let _ = pending.answer.send(Err(sqlx::Error::Io(std::io::Error::other(message.clone()))));
+                }
+                false
             }
-            false
-        }
-        // Anything else: one delivery must not fail the others, so each goes alone.
-        Err(_) if batch.len() > 1 => {
-            let mut any = false;
-            for pending in batch {
-                any |= Box::pin(store_batch(db, vec![pending])).await;
+            // Anything else: one delivery must not fail the others, so each goes alone.
+            Err(_) if batch.len() > 1 => {
+                let mut any = false;
+                for pending in batch {
+                    any |= Box::pin(self.store(vec![pending])).await;
+                }
+                any
             }
-            any
-        }
-        Err(e) => {
-            let pending = batch.into_iter().next().expect("a batch of one");
-            let _ = pending.answer.send(Err(e));
-            false
+            Err(e) => {
+                let pending = batch.into_iter().next().expect("a batch of one");
+                let _ = pending.answer.send(Err(e));
+                false
+            }
         }
     }
 }
 
 /// One statement (so one transaction): each new delivery and its job. Returns the
 /// deliveries stored now; the others were received before.
-async fn insert(db: &PgPool, batch: &[Pending]) -> Result<HashSet<(Uuid, String)>, sqlx::Error> {
+async fn insert(db: &PgPool, batch: &[Pending], now: DateTime<Utc>) -> Result<HashSet<(Uuid, String)>, sqlx::Error> {
     let mut columns = Columns::default();
     for p in batch {
         columns.push(&p.delivery)?;
@@ -167,7 +181,7 @@ async fn insert(db: &PgPool, batch: &[Pending]) -> Result<HashSet<(Uuid, String)
         &columns.payloads,
         HandleDelivery::KIND,
         HandleDelivery::MAX_ATTEMPTS,
-        Utc::now(),
+        now,
     )
     .fetch_all(db)
     .await?;
