@@ -64,10 +64,9 @@ impl Metrics {
                 }
             }
         }
-        let _ = writeln!(out, "# HELP fulcrum_jobs Jobs in the queue by state.\n# TYPE fulcrum_jobs gauge");
-        for state in ["queued", "running", "paused", "done", "failed"] {
-            let count = jobs.iter().find(|(s, _)| s == state).map_or(0, |(_, c)| *c);
-            let _ = writeln!(out, "fulcrum_jobs{{state=\"{state}\"}} {count}");
+        let _ = writeln!(out, "# HELP fulcrum_jobs Jobs waiting or in progress, by state.\n# TYPE fulcrum_jobs gauge");
+        for (state, count) in jobs {
+            let _ = writeln!(out, "fulcrum_jobs{{state=\"{}\"}} {count}", escape(state));
         }
         out
     }
@@ -87,7 +86,7 @@ mod tests {
         m.webhook("accepted");
         m.webhook("accepted");
         m.webhook("rejected");
-        let text = m.render(&[("queued".into(), 3)]);
+        let text = m.render(&[("queued".into(), 3), ("failed".into(), 0)]);
         assert!(text.contains("fulcrum_webhooks_total{outcome=\"accepted\"} 2"));
         assert!(text.contains("fulcrum_webhooks_total{outcome=\"rejected\"} 1"));
         assert!(text.contains("fulcrum_jobs{state=\"queued\"} 3"));

@@ -231,10 +231,19 @@ fn running_port(bin_dir: &Path, data_dir: &Path) -> anyhow::Result<Option<u16>> 
     if !status.success() {
         return Ok(None);
     }
-    // postmaster.pid: pid, data directory, start time, port, ...
-    let pid_file = std::fs::read_to_string(data_dir.join("postmaster.pid"))?;
-    let port = pid_file.lines().nth(3).and_then(|l| l.trim().parse().ok());
-    Ok(port)
+    // postmaster.pid: pid, data directory, start time, port, socket dir, listen address,
+    // shared memory key, status.
+    let pid_file = data_dir.join("postmaster.pid");
+    let contents = std::fs::read_to_string(&pid_file).unwrap_or_default();
+    if contents.lines().nth(7).is_some_and(|status| status.trim() == "stopping") {
+        // Its last user is stopping it: let it go, then start afresh.
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while pid_file.exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        return Ok(None);
+    }
+    Ok(contents.lines().nth(3).and_then(|l| l.trim().parse().ok()))
 }
 
 fn start_server(bin_dir: &Path, root: &Path, data_dir: &Path) -> anyhow::Result<u16> {

@@ -348,6 +348,8 @@ async fn without_feedback_permission_the_result_becomes_a_scored_note() {
 #[tokio::test]
 async fn a_revoked_account_waits_for_reconnect_and_loses_nothing() {
     let (app, org) = setup().await;
+    // The stage list read at connect time finishes first: only the deliveries should wait.
+    app.settle().await;
     app.lever.revoke(ACCOUNT);
     app.add_candidate(ACCOUNT, "opp-14", "g@candidates.test", Some("post-1"), &[]);
     app.add_candidate(ACCOUNT, "opp-15", "h@candidates.test", Some("post-1"), &[]);
