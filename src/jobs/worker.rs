@@ -16,7 +16,6 @@ use std::{
 };
 
 use futures_util::FutureExt;
-use sqlx::PgPool;
 use tokio::{
     sync::{Notify, Semaphore, mpsc},
     task::JoinHandle,
@@ -24,7 +23,10 @@ use tokio::{
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{JobContext, JobError, Registry, backoff, queue};
+mod background;
+mod record;
+
+use super::{JobContext, JobError, Registry, queue};
 use crate::app::AppState;
 
 /// How long the claim loop waits for a batch of slots to free up before claiming for fewer.
@@ -111,17 +113,17 @@ impl Worker {
         let in_flight: InFlight = Arc::default();
         let (done_tx, done_rx) = mpsc::unbounded_channel();
 
-        let listener = tokio::spawn(listen(self.state.clone(), wake.clone(), stop_helpers.clone()));
+        let listener = tokio::spawn(background::listen(self.state.clone(), wake.clone(), stop_helpers.clone()));
         let db = queue::pool(&self.state.db);
-        let recorder = tokio::spawn(record(self.state.clone(), db.clone(), done_rx));
-        let keeper = tokio::spawn(keep_leases(
+        let recorder = tokio::spawn(record::record(self.state.clone(), db.clone(), done_rx));
+        let keeper = tokio::spawn(background::keep_leases(
             self.state.clone(),
             db.clone(),
             in_flight.clone(),
             self.options.clone(),
             stop_helpers.clone(),
         ));
-        let maintenance = tokio::spawn(maintain(
+        let maintenance = tokio::spawn(background::maintain(
             self.state.clone(),
             db.clone(),
             self.options.clone(),
@@ -249,191 +251,6 @@ async fn run_one(registry: &Registry, kind: &str, ctx: JobContext, payload: serd
         Ok(Ok(result)) => result,
         Ok(Err(_)) => Err(JobError::Retry(anyhow::anyhow!("the job panicked"))),
         Err(_) => Err(JobError::Retry(anyhow::anyhow!("the job took longer than {timeout:?}"))),
-    }
-}
-
-/// Records outcomes; successes are batched into one statement per wake-up.
-async fn record(state: AppState, db: PgPool, mut done: mpsc::UnboundedReceiver<Finished>) {
-    let retain = state.settings.jobs.retention_days > 0;
-    let mut batch = Vec::with_capacity(512);
-    while done.recv_many(&mut batch, 1024).await > 0 {
-        let (mut ids, mut leases) = (Vec::with_capacity(batch.len()), Vec::with_capacity(batch.len()));
-        for finished in batch.drain(..) {
-            match finished.outcome {
-                Outcome::Done => {
-                    ids.push(finished.id);
-                    leases.push(finished.lease);
-                }
-                other => record_other(&state, &db, finished.id, finished.lease, other).await,
-            }
-        }
-        if !ids.is_empty() {
-            let now = state.clock.now();
-            let mut delay = Duration::from_millis(50);
-            loop {
-                match queue::complete(&db, &ids, &leases, now, retain).await {
-                    Ok(completed) => {
-                        state.metrics.job_finished_n("done", completed.done);
-                        state.metrics.job_finished_n("rerun", completed.requeued);
-                        let ignored = completed.ignored(ids.len());
-                        if ignored > 0 {
-                            // Their leases ran out while they ran; another worker has them.
-                            tracing::warn!(count = ignored, "finished jobs whose lease was lost; ignored");
-                            state.metrics.job_finished_n("lease_lost", ignored);
-                        }
-                        break;
-                    }
-                    Err(e) => {
-                        // The work is done; only the record is missing. Keep trying while the
-                        // leases last, after which the jobs run again (and find their work done).
-                        tracing::warn!(error = %e, count = ids.len(), "recording finished jobs failed; retrying");
-                        tokio::time::sleep(delay).await;
-                        delay = (delay * 2).min(Duration::from_secs(2));
-                        if delay >= Duration::from_secs(2) && db.is_closed() {
-                            break;
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-async fn record_other(state: &AppState, db: &PgPool, id: i64, lease: Uuid, outcome: Outcome) {
-    let now = state.clock.now();
-    let result = match outcome {
-        Outcome::Done => unreachable!("batched by the caller"),
-        Outcome::Failed { error, permanent, attempt } => {
-            let retry_at = now
-                + chrono::Duration::from_std(backoff(attempt, Duration::from_secs(2), Duration::from_secs(600)))
-                    .unwrap_or_default();
-            let error: String = error.chars().take(4000).collect();
-            match queue::fail_attempt(db, id, lease, &error, permanent, retry_at).await {
-                Ok(Some(s)) if s == "failed" => {
-                    state.metrics.job_finished("failed");
-                    Ok(())
-                }
-                Ok(_) => {
-                    state.metrics.job_finished("retry");
-                    Ok(())
-                }
-                Err(e) => Err(e),
-            }
-        }
-        Outcome::GiveBack { pause, note, after } => {
-            state.metrics.job_finished(if pause { "paused" } else { "deferred" });
-            let at = now + chrono::Duration::from_std(after).unwrap_or_default();
-            queue::give_back(db, id, lease, pause, &note, at).await
-        }
-    };
-    if let Err(e) = result {
-        tracing::warn!(error = %e, job = id, "recording a job outcome failed; its lease will expire and it will run again");
-    }
-}
-
-/// LISTEN for enqueues. On a lost connection it reconnects; polling covers the gap.
-async fn listen(state: AppState, wake: Arc<Notify>, stop: CancellationToken) {
-    loop {
-        let mut listener = match sqlx::postgres::PgListener::connect_with(&state.db).await {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::debug!(error = %e, "LISTEN connection failed");
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
-                    _ = stop.cancelled() => return,
-                }
-            }
-        };
-        if listener.listen(super::CHANNEL).await.is_err() {
-            continue;
-        }
-        loop {
-            tokio::select! {
-                message = listener.recv() => match message {
-                    Ok(_) => wake.notify_one(),
-                    Err(_) => break,
-                },
-                _ = stop.cancelled() => return,
-            }
-        }
-    }
-}
-
-/// Extends the leases of running jobs well before they run out. A job whose lease turns
-/// out to be lost (this worker stalled past it and the job was handed on) is stopped here,
-/// so it does not run in two places for longer than the stall.
-async fn keep_leases(
-    state: AppState,
-    db: PgPool,
-    in_flight: InFlight,
-    options: WorkerOptions,
-    stop: CancellationToken,
-) {
-    let every = options.lease / 3;
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = stop.cancelled() => return,
-        }
-        let leases: Vec<Uuid> = in_flight.lock().expect("in-flight lock poisoned").keys().copied().collect();
-        if leases.is_empty() {
-            continue;
-        }
-        let held = match queue::extend_leases(&db, &leases, options.lease.as_secs_f64()).await {
-            Ok(held) => held,
-            Err(e) => {
-                tracing::warn!(error = %e, "extending job leases failed");
-                continue;
-            }
-        };
-        if held.len() == leases.len() {
-            continue;
-        }
-        let held: std::collections::HashSet<Uuid> = held.into_iter().collect();
-        let mut running = in_flight.lock().expect("in-flight lock poisoned");
-        // Jobs that finished meanwhile have left `in_flight` already.
-        for lease in leases.iter().filter(|l| !held.contains(l)) {
-            if let Some((id, task)) = running.remove(lease) {
-                tracing::warn!(job = id, "lost the lease of a running job; stopping it");
-                task.abort();
-                state.metrics.job_finished("lease_lost");
-            }
-        }
-    }
-}
-
-/// Reaps dead workers' jobs, resumes parked jobs of reconnected organizations, prunes old
-/// jobs and deliveries.
-async fn maintain(state: AppState, db: PgPool, options: WorkerOptions, wake: Arc<Notify>, stop: CancellationToken) {
-    let mut last_prune: Option<tokio::time::Instant> = None;
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(options.maintenance_interval) => {}
-            _ = stop.cancelled() => return,
-        }
-        let now = state.clock.now();
-        match queue::reap_expired(&db, now).await {
-            Ok(n) if n > 0 => {
-                tracing::warn!(count = n, "handed back jobs of a worker that stopped responding");
-                wake.notify_one();
-            }
-            Ok(_) => {}
-            Err(e) => tracing::debug!(error = %e, "reaping expired leases failed"),
-        }
-        if let Ok(n) = queue::resume_connected(&db, now).await
-            && n > 0
-        {
-            wake.notify_one();
-        }
-        if last_prune.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
-            last_prune = Some(tokio::time::Instant::now());
-            if let Err(e) = crate::jobs::maintenance::prune(&state).await {
-                tracing::warn!(error = %format!("{e:#}"), "pruning old rows failed");
-            }
-            if let Err(e) = crate::jobs::maintenance::lever_upkeep(&state).await {
-                tracing::warn!(error = %format!("{e:#}"), "Lever connection upkeep failed");
-            }
-        }
     }
 }
 
