@@ -12,11 +12,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use support::{
-    eventually,
-    fake_lever::{NewPosting, RecordedCall},
-    lever::{ASSESS_STAGE, RECRUITER},
-};
+use support::{eventually, fake_lever::RecordedCall, lever::ASSESS_STAGE, workflow::POSTING};
 
 const ACCOUNT: &str = "acct-bench";
 const CANDIDATES: usize = 60;
@@ -56,15 +52,9 @@ impl Phase {
 async fn run() {
     let app = support::spawn_app().await;
     let org = app.connected_org("Bench", ACCOUNT).await;
-    app.create_assessment(&org, "Backend Engineer", "FC-90001", 60).await;
-    app.lever.add_posting(
-        ACCOUNT,
-        NewPosting::new("post-bench", "Backend Engineer").tags(["Fulcrum Backend Engineer"]).owner(RECRUITER),
-    );
+    app.assessment_ready(&org, ACCOUNT).await;
     let opportunities: Vec<String> = (0..CANDIDATES)
-        .map(|i| {
-            app.add_candidate(ACCOUNT, &format!("opp-{i}"), &format!("c{i}@candidates.test"), Some("post-bench"), &[])
-        })
+        .map(|i| app.add_candidate(ACCOUNT, &format!("opp-{i}"), &format!("c{i}@candidates.test"), Some(POSTING), &[]))
         .collect();
     app.settle().await;
     let before = app.lever.calls_for(ACCOUNT).len();

@@ -5,14 +5,7 @@ use std::time::Duration;
 
 use fulcrum::orgs::Role;
 
-use crate::support::{
-    TestApp,
-    fake_lever::NewPosting,
-    lever::{ASSESS_STAGE, RECRUITER},
-    org::TestOrg,
-    spawn_app,
-    workflow::link_in,
-};
+use crate::support::{TestApp, lever::ASSESS_STAGE, org::TestOrg, spawn_app, workflow::link_in};
 
 const ACCOUNT: &str = "acct-1";
 
@@ -27,11 +20,7 @@ async fn invited(app: &TestApp, org: &TestOrg, opp: &str) -> String {
 async fn setup() -> (TestApp, TestOrg) {
     let app = spawn_app().await;
     let org = app.connected_org("Acme", ACCOUNT).await;
-    app.create_assessment(&org, "Backend Engineer", "FC-10001", 60).await;
-    app.lever.add_posting(
-        ACCOUNT,
-        NewPosting::new("post-1", "Backend Engineer").tags(["Fulcrum Backend Engineer"]).owner(RECRUITER),
-    );
+    app.assessment_ready(&org, ACCOUNT).await;
     (app, org)
 }
 

@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 
 use crate::support::{
     TestApp, eventually,
-    fake_lever::NewPosting,
     lever::{ASSESS_STAGE, RECRUITER, SCREEN_STAGE},
     org::TestOrg,
     spawn_app,
@@ -20,11 +19,7 @@ const WAIT: Duration = Duration::from_secs(15);
 async fn setup() -> (TestApp, TestOrg) {
     let app = spawn_app().await;
     let org = app.connected_org("Acme", ACCOUNT).await;
-    app.create_assessment(&org, "Backend Engineer", "FC-10001", 60).await;
-    app.lever.add_posting(
-        ACCOUNT,
-        NewPosting::new("post-1", "Backend Engineer").tags(["Fulcrum Backend Engineer", "Remote"]).owner(RECRUITER),
-    );
+    app.assessment_ready(&org, ACCOUNT).await;
     (app, org)
 }
 
@@ -323,11 +318,7 @@ async fn without_feedback_permission_the_result_becomes_a_scored_note() {
     app.seed_account(ACCOUNT);
     app.lever.set_granted_scopes(ACCOUNT, Some(scopes));
     let org = app.connected_org("Acme", ACCOUNT).await;
-    app.create_assessment(&org, "Backend Engineer", "FC-10001", 60).await;
-    app.lever.add_posting(
-        ACCOUNT,
-        NewPosting::new("post-1", "Backend Engineer").tags(["Fulcrum Backend Engineer"]).owner(RECRUITER),
-    );
+    app.assessment_ready(&org, ACCOUNT).await;
     let link = invite(&app, &org, "opp-13").await;
     let candidate = app.browser();
     candidate.post_form(&format!("{link}/start"), &[]).await;
@@ -423,11 +414,7 @@ async fn short_lived_tokens_keep_work_flowing_through_refreshes() {
     let app = spawn_app().await;
     app.lever.set_access_token_ttl(Duration::from_secs(1));
     let org = app.connected_org("Acme", ACCOUNT).await;
-    app.create_assessment(&org, "Backend Engineer", "FC-10001", 60).await;
-    app.lever.add_posting(
-        ACCOUNT,
-        NewPosting::new("post-1", "Backend Engineer").tags(["Fulcrum Backend Engineer"]).owner(RECRUITER),
-    );
+    app.assessment_ready(&org, ACCOUNT).await;
     for i in 0..4 {
         let opp = format!("opp-t{i}");
         invite(&app, &org, &opp).await;
@@ -480,8 +467,7 @@ async fn a_missing_lever_permission_is_explained_on_the_candidate() {
         fulcrum::lever::SCOPES.iter().filter(|s| **s != "postings:read:admin").map(|s| s.to_string()).collect();
     app.lever.set_granted_scopes(ACCOUNT, Some(scopes));
     let org = app.connected_org("Acme", ACCOUNT).await;
-    app.create_assessment(&org, "Backend Engineer", "FC-10001", 60).await;
-    app.lever.add_posting(ACCOUNT, NewPosting::new("post-1", "Backend Engineer").tags(["Fulcrum Backend Engineer"]));
+    app.assessment_ready(&org, ACCOUNT).await;
     app.add_candidate(ACCOUNT, "opp-p", "p@candidates.test", Some("post-1"), &[]);
     app.move_candidate(&org, ACCOUNT, "opp-p", ASSESS_STAGE).await;
     let note = error_note_for(&app, "opp-p").await;

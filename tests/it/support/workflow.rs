@@ -3,9 +3,22 @@
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{TestApp, org::TestOrg, smtp::ReceivedMail};
+use super::{TestApp, fake_lever::NewPosting, org::TestOrg, smtp::ReceivedMail};
+
+/// The posting `assessment_ready` puts in Lever, tagged for "Backend Engineer".
+pub const POSTING: &str = "post-1";
 
 impl TestApp {
+    /// A "Backend Engineer" assessment (FC-10001, pass mark 60) and a Lever posting
+    /// tagged for it, owned by the recruiter.
+    pub async fn assessment_ready(&self, org: &TestOrg, account: &str) {
+        self.create_assessment(org, "Backend Engineer", "FC-10001", 60).await;
+        let posting = NewPosting::new(POSTING, "Backend Engineer")
+            .tags(["Fulcrum Backend Engineer", "Remote"])
+            .owner(super::lever::RECRUITER);
+        self.lever.add_posting(account, posting);
+    }
+
     /// A three-question assessment (right answers: 1, 0, 2).
     pub async fn create_assessment(&self, org: &TestOrg, name: &str, code: &str, pass_mark: i32) -> Uuid {
         let questions = json!([
