@@ -140,6 +140,11 @@ pub async fn show(State(state): State<AppState>, csrf: CsrfToken, Path(token): P
     respond(page(&state, &csrf, &token, loaded.as_ref(), view))
 }
 
+/// `/a/` with the token cut off (a link broken across lines in a mail client).
+pub async fn no_token(State(state): State<AppState>, csrf: CsrfToken) -> AppResult<Response> {
+    respond(page(&state, &csrf, "", None, View::Unknown))
+}
+
 pub async fn start(
     State(state): State<AppState>,
     csrf: CsrfToken,
@@ -181,7 +186,8 @@ pub async fn submit(
     match inv.status.as_str() {
         "completed" => return respond(page(&state, &csrf, &token, Some(&loaded), View::Done)),
         "started" => {}
-        "invited" => return Err(AppError::Conflict("Start the assessment before submitting answers.".into())),
+        // Answers before a start (an old tab, a replayed form): the landing page says what to do.
+        "invited" => return Ok(Redirect::to(&format!("/a/{token}")).into_response()),
         _ => return respond(page(&state, &csrf, &token, Some(&loaded), View::Expired)),
     }
     let now = state.clock.now();

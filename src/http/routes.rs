@@ -43,6 +43,8 @@ pub fn routes() -> Router<AppState> {
         .route("/app/jobs", get(jobs_page::page))
         .route("/app/jobs/{id}/retry", post(jobs_page::retry))
         // Candidates
+        .route("/a", get(candidate::no_token))
+        .route("/a/", get(candidate::no_token))
         .route("/a/{token}", get(candidate::show))
         .route("/a/{token}/start", post(candidate::start))
         .route("/a/{token}/submit", post(candidate::submit))

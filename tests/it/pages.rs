@@ -110,6 +110,10 @@ async fn the_server_enforces_the_time_limit() {
     let (app, org) = setup().await;
     let link = invited(&app, &org, "opp-4").await;
     let candidate = app.browser();
+    candidate.get(&link).await;
+    let early = candidate.post_form(&format!("{link}/submit"), &[("q1", "1")]).await;
+    let back = early.location.expect("a redirect");
+    assert!(back.starts_with("/a/") && link.ends_with(&back), "answers before Start lead back to the start page");
     candidate.post_form(&format!("{link}/start"), &[]).await;
     let page = candidate.get(&link).await;
     assert!(page.attr("[data-ends-at]", "data-ends-at").is_some(), "the page shows the time left");

@@ -305,9 +305,11 @@ async fn deadlines_expire_invitations_and_reminders_go_first() {
     let page = app.browser().get(&link).await;
     assert_eq!(page.status, 410);
     assert!(page.exists("#expired"));
-    let unknown = app.browser().get("/a/not-a-real-token").await;
-    assert_eq!(unknown.status, 404);
-    assert!(unknown.exists("#unknown"));
+    for broken in ["/a/not-a-real-token", "/a/", "/a"] {
+        let unknown = app.browser().get(broken).await;
+        assert_eq!(unknown.status, 404, "{broken}");
+        assert!(unknown.exists("#unknown"), "{broken}: the candidate's page, not the app's");
+    }
 }
 
 #[tokio::test]
