@@ -40,10 +40,21 @@ impl InviteContext {
             assessment_name: "Backend Engineer".into(),
             company_name: company.into(),
             link: "https://fulcrum.example/a/sample-link".into(),
-            deadline: "1 December 2026, 17:00 UTC".into(),
+            deadline: format_deadline(chrono::Utc::now() + chrono::Duration::days(7)),
             time_limit: "60 minutes".into(),
         }
     }
+}
+
+/// How deadlines read in emails.
+pub fn format_deadline(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%-d %B %Y, %H:%M UTC").to_string()
+}
+
+/// Browsers send a textarea's lines ending in CR LF; templates are kept with LF alone, so
+/// paragraphs (blank lines) and the link on a line of its own are found whoever typed them.
+pub fn normalize_newlines(text: &str) -> String {
+    text.replace("\r\n", "\n").replace('\r', "\n")
 }
 
 #[derive(Clone, Debug, Default)]
@@ -67,8 +78,8 @@ fn environment() -> Environment<'static> {
 
 fn render(template: &str, context: &InviteContext) -> Result<String, String> {
     environment().render_str(template, context).map_err(|e| {
-        let detail = e.detail().map(|d| format!(" ({d})")).unwrap_or_default();
-        format!("{}{detail}. The placeholders are {}.", e.kind(), placeholder_list())
+        let detail = e.detail().map(|d| format!(": {d}")).unwrap_or_default();
+        format!("it cannot be read as a template ({}{detail}). The placeholders are {}", e.kind(), placeholder_list())
     })
 }
 
@@ -76,39 +87,69 @@ fn placeholder_list() -> String {
     PLACEHOLDERS.iter().map(|p| format!("{{{{{p}}}}}")).collect::<Vec<_>>().join(", ")
 }
 
+/// `{{ name }}` placeholders in `template` that are not Fulcrum's, each with the one it
+/// was probably meant to be.
+fn unknown_placeholders(template: &str) -> Vec<(String, Option<&'static str>)> {
+    let mut unknown = Vec::new();
+    for piece in template.split("{{").skip(1) {
+        let Some((inner, _)) = piece.split_once("}}") else { continue };
+        let name = inner.trim();
+        let plain = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !plain || PLACEHOLDERS.contains(&name) || unknown.iter().any(|(n, _)| n == name) {
+            continue;
+        }
+        let near = PLACEHOLDERS.iter().copied().min_by_key(|p| strsim::levenshtein(p, name));
+        let near = near.filter(|p| strsim::levenshtein(p, name) <= 3);
+        unknown.push((name.to_string(), near));
+    }
+    unknown
+}
+
 /// Checks a template before it is saved: it must render with every placeholder known.
-pub fn check(subject: &str, body: &str) -> Result<(), (&'static str, String)> {
+/// Every problem is reported, each with the field it is about.
+pub fn check(subject: &str, body: &str) -> Vec<(&'static str, String)> {
     let sample = InviteContext::sample("Acme");
-    if subject.trim().is_empty() || subject.chars().count() > 200 {
-        return Err(("subject", "the subject must be 1 to 200 characters".into()));
+    let mut problems = Vec::new();
+    for (field, template, max) in [("subject", subject, 200), ("body", body, 20_000)] {
+        if template.trim().is_empty() || template.chars().count() > max {
+            problems.push((field, format!("the {field} must be 1 to {max} characters")));
+            continue;
+        }
+        let unknown = unknown_placeholders(template);
+        for (name, near) in &unknown {
+            let hint = near.map(|p| format!("; did you mean {{{{{p}}}}}?")).unwrap_or_else(|| ".".into());
+            problems.push((field, format!("{{{{{name}}}}} is not a placeholder{hint} The placeholders are {}", placeholder_list())));
+        }
+        if !unknown.is_empty() {
+            continue;
+        }
+        match render(template, &sample) {
+            Err(e) => problems.push((field, e)),
+            Ok(text) if field == "body" && !text.contains(&sample.link) => {
+                problems.push(("body", "the body must include {{link}}: it is how the candidate starts".into()))
+            }
+            Ok(_) => {}
+        }
     }
-    if body.trim().is_empty() || body.chars().count() > 20_000 {
-        return Err(("body", "the body must be 1 to 20,000 characters".into()));
-    }
-    render(subject, &sample).map_err(|e| ("subject", e))?;
-    let text = render(body, &sample).map_err(|e| ("body", e))?;
-    if !text.contains(&sample.link) {
-        return Err(("body", "the body must include {{link}}: it is how the candidate starts".into()));
-    }
-    Ok(())
+    problems
 }
 
 pub fn invite(subject: &str, body: &str, context: &InviteContext, branding: &Branding) -> Result<Rendered, String> {
     let subject = render(subject, context)?.replace(['\r', '\n'], " ").trim().to_string();
-    let text = render(body, context)?;
-    let html = html_from_text(&text, Some(&context.link), branding);
+    let text = render(&normalize_newlines(body), context)?;
+    let html = html_from_text(&subject, &text, Some((&context.link, "Open the assessment")), branding);
     Ok(Rendered { subject, text, html })
 }
 
 /// A notice of Fulcrum's own (reminder, result, connection trouble): plain text with an
-/// optional link, in the same frame.
-pub fn notice(subject: &str, text: &str, link: Option<&str>, branding: &Branding) -> Rendered {
+/// optional link (its address and the label of its button), in the same frame.
+pub fn notice(subject: &str, text: &str, link: Option<(&str, &str)>, branding: &Branding) -> Rendered {
     let mut full = text.trim_end().to_string();
-    if let Some(link) = link {
+    if let Some((link, _)) = link {
         full.push_str("\n\n");
         full.push_str(link);
     }
-    let html = html_from_text(&full, link, branding);
+    let html = html_from_text(subject, &full, link, branding);
     Rendered { subject: subject.to_string(), text: full, html }
 }
 
@@ -131,12 +172,15 @@ pub fn is_http_url(url: &str, max_len: usize) -> bool {
     url.len() <= max_len && reqwest::Url::parse(url).is_ok_and(|u| u.scheme() == "https" || u.scheme() == "http")
 }
 
-fn html_from_text(text: &str, link: Option<&str>, branding: &Branding) -> String {
+fn html_from_text(title: &str, text: &str, link: Option<(&str, &str)>, branding: &Branding) -> String {
     let accent = branding.accent_color.as_deref().filter(|c| valid_color(c)).unwrap_or("#2855c8");
-    let mut html = String::from(
-        "<!doctype html><html><body style=\"margin:0;padding:24px;background:#f7f8fa;\
+    let text = normalize_newlines(text);
+    let mut html = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{}</title></head>\
+         <body style=\"margin:0;padding:24px;background:#f7f8fa;\
          font-family:Arial,Helvetica,sans-serif;color:#1d2330;line-height:1.5\">\
          <div style=\"max-width:560px;margin:0 auto;background:#fff;border:1px solid #dde1e8;border-radius:8px;padding:24px\">",
+        escape(title)
     );
     if let Some(logo) = branding.logo_url.as_deref().filter(|u| valid_logo_url(u)) {
         html.push_str(&format!("<p><img src=\"{}\" alt=\"\" style=\"max-height:48px\"></p>", escape(logo)));
@@ -146,15 +190,23 @@ fn html_from_text(text: &str, link: Option<&str>, branding: &Branding) -> String
         if trimmed.is_empty() {
             continue;
         }
-        if link.is_some_and(|l| trimmed == l) {
+        if let Some((_, label)) = link.filter(|(l, _)| trimmed == *l) {
             let href = escape(trimmed);
             html.push_str(&format!(
                 "<p><a href=\"{href}\" style=\"display:inline-block;background:{accent};color:#fff;padding:10px 18px;\
-                 border-radius:6px;text-decoration:none;font-weight:bold\">Open the assessment</a></p>\
+                 border-radius:6px;text-decoration:none;font-weight:bold\">{label}</a></p>\
                  <p style=\"font-size:13px;color:#5d6575\">Or paste this link into your browser: {href}</p>"
             ));
         } else {
-            let lines: Vec<String> = trimmed.lines().map(escape).collect();
+            // The link inside running text is still a link.
+            let linked = |line: &str| match link {
+                Some((l, _)) => {
+                    let href = escape(l);
+                    escape(line).replace(&href, &format!("<a href=\"{href}\" style=\"color:{accent}\">{href}</a>"))
+                }
+                None => escape(line),
+            };
+            let lines: Vec<String> = trimmed.lines().map(linked).collect();
             html.push_str(&format!("<p>{}</p>", lines.join("<br>")));
         }
     }
@@ -175,7 +227,7 @@ mod tests {
             assert!(r.text.contains(value.as_str()), "{value}");
         }
         assert!(r.html.contains("href=\"https://fulcrum.example/a/sample-link\""));
-        assert!(check(DEFAULT_SUBJECT, DEFAULT_BODY).is_ok());
+        assert!(r.html.contains("<title>Acme: your Backend Engineer assessment</title>"));
     }
 
     #[test]
@@ -190,10 +242,34 @@ mod tests {
 
     #[test]
     fn unknown_placeholders_and_missing_links_are_refused() {
-        assert_eq!(check("Hi {{name}}", DEFAULT_BODY).unwrap_err().0, "subject");
-        assert!(check("Hi", "{{candidate_nme}} {{link}}").unwrap_err().1.contains("{{candidate_name}}"));
-        assert!(check("Hi", "No link here").unwrap_err().1.contains("{{link}}"));
-        assert!(check("Hi", "{% for x in %}").is_err());
+        assert_eq!(check("Hi {{name}}", DEFAULT_BODY)[0].0, "subject");
+        let problems = check("Hi", "{{candidate_nme}} {{link}}");
+        assert!(problems[0].1.starts_with("{{candidate_nme}} is not a placeholder; did you mean {{candidate_name}}?"));
+        assert!(check("Hi", "No link here")[0].1.contains("{{link}}"));
+        assert!(!check("Hi", "{% for x in %}").is_empty());
+        assert!(check(DEFAULT_SUBJECT, DEFAULT_BODY).is_empty());
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let problems = check("{{compnay_name}}", "{{candidate_nmae}} {{lnk}}");
+        let fields: Vec<&str> = problems.iter().map(|(f, _)| *f).collect();
+        assert_eq!(fields, ["subject", "body", "body"], "{problems:?}");
+    }
+
+    #[test]
+    fn lines_typed_in_a_browser_keep_their_paragraphs_and_button() {
+        let ctx = InviteContext::sample("Acme");
+        let r = invite("Hi", &DEFAULT_BODY.replace('\n', "\r\n"), &ctx, &Branding::default()).unwrap();
+        assert!(r.html.contains(">Open the assessment</a>"), "{}", r.html);
+        assert!(!r.text.contains('\r'));
+    }
+
+    #[test]
+    fn a_link_in_running_text_is_a_link() {
+        let ctx = InviteContext::sample("Acme");
+        let r = invite("Hi", "Start here: {{link}} today.", &ctx, &Branding::default()).unwrap();
+        assert!(r.html.contains("<a href=\"https://fulcrum.example/a/sample-link\""), "{}", r.html);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use askama::Template;
 use axum::{
     extract::State,
     http::{HeaderValue, StatusCode, header},
-    response::{Html, IntoResponse, Redirect, Response},
+    response::{Html, IntoResponse, Response},
 };
 use serde::Deserialize;
 
@@ -29,7 +29,7 @@ struct EmailPage {
     preview_subject: String,
     preview_text: String,
     placeholders: Vec<String>,
-    error: Option<String>,
+    errors: Vec<String>,
     notice: Option<String>,
 }
 
@@ -53,16 +53,20 @@ impl EmailForm {
         Branding { logo_url: some(&self.logo_url), accent_color: some(&self.accent_color) }
     }
 
-    fn check(&self) -> Result<(), String> {
-        templates::check(&self.subject, &self.body).map_err(|(field, e)| format!("{field}: {e}"))?;
+    /// Every problem with the form, each naming its field.
+    fn problems(&self) -> Vec<String> {
+        let mut problems: Vec<String> = templates::check(&self.subject, &self.body)
+            .into_iter()
+            .map(|(field, e)| capitalise(&format!("{field}: {e}")))
+            .collect();
         let branding = self.branding();
         if branding.logo_url.as_deref().is_some_and(|u| !templates::valid_logo_url(u)) {
-            return Err("logo URL: it must be an https:// (or http://) address of an image".into());
+            problems.push("Logo URL: it must be an https:// (or http://) address of an image.".into());
         }
         if branding.accent_color.as_deref().is_some_and(|c| !templates::valid_color(c)) {
-            return Err("accent colour: use a hex colour such as #2855c8".into());
+            problems.push("Accent colour: use a hex colour such as #2855c8.".into());
         }
-        Ok(())
+        problems
     }
 }
 
@@ -95,7 +99,7 @@ async fn show(
     csrf: &CsrfToken,
     form: EmailForm,
     status: StatusCode,
-    error: Option<String>,
+    errors: Vec<String>,
     notice: Option<String>,
 ) -> AppResult<Response> {
     let sample = InviteContext::sample(&user.org_name);
@@ -106,13 +110,13 @@ async fn show(
     };
     let chrome = Chrome::new(state, Some(user), csrf, "email").await?;
     let placeholders = PLACEHOLDERS.iter().map(|p| format!("{{{{{p}}}}}")).collect();
-    let page = EmailPage { chrome, form, preview_subject, preview_text, placeholders, error, notice };
+    let page = EmailPage { chrome, form, preview_subject, preview_text, placeholders, errors, notice };
     Ok((status, render(&page)?).into_response())
 }
 
 pub async fn page(State(state): State<AppState>, AdminUser(user): AdminUser, csrf: CsrfToken) -> AppResult<Response> {
     let form = current(&state, &user).await?;
-    show(&state, &user, &csrf, form, StatusCode::OK, None, None).await
+    show(&state, &user, &csrf, form, StatusCode::OK, Vec::new(), None).await
 }
 
 pub async fn save(
@@ -123,18 +127,23 @@ pub async fn save(
 ) -> AppResult<Response> {
     if form.reset.is_some() {
         sqlx::query!("DELETE FROM email_templates WHERE org_id = $1", user.org_id).execute(&state.db).await?;
-        return Ok(Redirect::to("/app/settings/email").into_response());
+        let form = current(&state, &user).await?;
+        let notice = Some("Back to the default template.".into());
+        return show(&state, &user, &csrf, form, StatusCode::OK, Vec::new(), notice).await;
     }
-    if let Err(e) = form.check() {
-        let error = Some(capitalise(&e));
-        return show(&state, &user, &csrf, form, StatusCode::UNPROCESSABLE_ENTITY, error, None).await;
+    let mut form = form;
+    form.subject = form.subject.trim().to_string();
+    form.body = templates::normalize_newlines(&form.body);
+    let problems = form.problems();
+    if !problems.is_empty() {
+        return show(&state, &user, &csrf, form, StatusCode::UNPROCESSABLE_ENTITY, problems, None).await;
     }
     let branding = form.branding();
     sqlx::query!(
         "INSERT INTO email_templates (org_id, subject, body, logo_url, accent_color) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (org_id) DO UPDATE SET subject = $2, body = $3, logo_url = $4, accent_color = $5",
         user.org_id,
-        form.subject.trim(),
+        form.subject,
         form.body,
         branding.logo_url,
         branding.accent_color,
@@ -142,8 +151,8 @@ pub async fn save(
     .execute(&state.db)
     .await?;
     let form = current(&state, &user).await?;
-    show(&state, &user, &csrf, form, StatusCode::OK, None, Some("Saved. New invitations use this template.".into()))
-        .await
+    let notice = Some("Saved. New invitations use this template.".into());
+    show(&state, &user, &csrf, form, StatusCode::OK, Vec::new(), notice).await
 }
 
 /// The HTML version of the (unsaved) template with sample values, as its own document.

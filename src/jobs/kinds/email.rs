@@ -118,7 +118,7 @@ impl InviteRow {
             assessment_name: self.assessment_name.clone(),
             company_name: self.company.clone(),
             link,
-            deadline: self.deadline.format("%-d %B %Y, %H:%M UTC").to_string(),
+            deadline: templates::format_deadline(self.deadline),
             time_limit: format!("{} minutes", self.time_limit_minutes),
         })
     }
@@ -193,7 +193,7 @@ async fn reminder(state: &AppState, id: Uuid) -> Result<(), JobError> {
         context.candidate_name, context.company_name, context.assessment_name, context.deadline, context.time_limit
     );
     let subject = format!("Reminder: your {} assessment expires soon", context.assessment_name);
-    let rendered = templates::notice(&subject, &text, Some(&context.link), &row.branding());
+    let rendered = templates::notice(&subject, &text, Some((&context.link, "Open the assessment")), &row.branding());
     deliver(state, row.org_id, Some(id), "reminder", &row.candidate_email, &rendered).await.map_err(into_job_error)?;
     sqlx::query!("UPDATE invitations SET reminder_sent_at = now() WHERE id = $1", id).execute(&state.db).await?;
     Ok(())
@@ -216,7 +216,8 @@ async fn result_ready(state: &AppState, id: Uuid) -> Result<(), JobError> {
         row.assessment_name,
         row.score.unwrap_or(0)
     );
-    let rendered = templates::notice(&subject, &text, Some(&invitations::report_url(state, id)), &Branding::default());
+    let report = invitations::report_url(state, id);
+    let rendered = templates::notice(&subject, &text, Some((&report, "Open the report")), &Branding::default());
     let people = sqlx::query_scalar!("SELECT email FROM users WHERE org_id = $1 ORDER BY created_at", row.org_id)
         .fetch_all(&state.db)
         .await?;
@@ -228,7 +229,7 @@ async fn result_ready(state: &AppState, id: Uuid) -> Result<(), JobError> {
 
 async fn to_admins(state: &AppState, org_id: Uuid, kind: &str, subject: &str, text: &str) -> Result<(), JobError> {
     let link = format!("{}/app/settings/integrations/lever", state.settings.public_url());
-    let rendered = templates::notice(subject, text, Some(&link), &Branding::default());
+    let rendered = templates::notice(subject, text, Some((&link, "Open the Lever settings")), &Branding::default());
     let admins =
         sqlx::query_scalar!("SELECT email FROM users WHERE org_id = $1 AND role = 'admin' ORDER BY created_at", org_id)
             .fetch_all(&state.db)
