@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 
 use askama::Template;
 use axum::{
-    extract::{ConnectInfo, FromRequestParts, State},
-    http::{HeaderMap, StatusCode, header, request::Parts},
+    extract::{ConnectInfo, FromRequestParts, Query, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
@@ -30,6 +30,8 @@ struct LoginPage {
     chrome: Chrome,
     email: String,
     error: Option<String>,
+    /// The page to return to after signing in.
+    next: String,
 }
 
 #[derive(Template)]
@@ -47,6 +49,33 @@ pub struct LoginForm {
     email: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    next: String,
+}
+
+#[derive(Deserialize)]
+pub struct Next {
+    #[serde(default)]
+    next: String,
+}
+
+/// `next` when it is a path on this site: never another host (`//host`, `https://…`), so
+/// the sign-in form cannot be used to send people elsewhere.
+pub fn local_path(next: &str) -> Option<&str> {
+    let local = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && next.len() <= 2000
+        && !next.chars().any(char::is_control);
+    local.then_some(next)
+}
+
+/// The sign-in form, coming back to `next` afterwards.
+pub fn sign_in_url(next: Option<&str>) -> String {
+    match next.and_then(local_path).filter(|n| *n != "/" && *n != "/app") {
+        Some(next) => format!("/login?{}", serde_html_form::to_string([("next", next)]).unwrap_or_default()),
+        None => "/login".into(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -75,12 +104,14 @@ pub async fn login_page(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
     csrf: CsrfToken,
+    Query(Next { next }): Query<Next>,
 ) -> AppResult<Response> {
+    let next = local_path(&next).unwrap_or("/app").to_string();
     if user.is_some() {
-        return Ok(Redirect::to("/app").into_response());
+        return Ok(Redirect::to(&next).into_response());
     }
     let chrome = Chrome::new(&state, None, &csrf, "login").await?;
-    render(&LoginPage { chrome, email: String::new(), error: None })
+    render(&LoginPage { chrome, email: String::new(), error: None, next })
 }
 
 pub async fn login(
@@ -91,7 +122,7 @@ pub async fn login(
 ) -> AppResult<Response> {
     if too_many_failures(&state, &form.email, &ip).await? {
         let message = "Too many failed sign-ins. Wait a few minutes and try again.";
-        return refuse(&state, &csrf, &form.email, StatusCode::TOO_MANY_REQUESTS, message).await;
+        return refuse(&state, &csrf, &form, StatusCode::TOO_MANY_REQUESTS, message).await;
     }
     let user =
         sqlx::query!("SELECT id, org_id, password_hash FROM users WHERE lower(email) = lower($1)", form.email.trim())
@@ -107,21 +138,26 @@ pub async fn login(
             .execute(&state.db)
             .await?;
         let message = "That email and password do not match an account.";
-        return refuse(&state, &csrf, &form.email, StatusCode::UNAUTHORIZED, message).await;
+        return refuse(&state, &csrf, &form, StatusCode::UNAUTHORIZED, message).await;
     };
-    signed_in(&state, user.id, user.org_id).await
+    signed_in(&state, user.id, user.org_id, local_path(&form.next).unwrap_or("/app")).await
 }
 
 /// The sign-in form again, with what went wrong.
 async fn refuse(
     state: &AppState,
     csrf: &CsrfToken,
-    email: &str,
+    form: &LoginForm,
     status: StatusCode,
     message: &str,
 ) -> AppResult<Response> {
     let chrome = Chrome::new(state, None, csrf, "login").await?;
-    let page = LoginPage { chrome, email: email.trim().to_string(), error: Some(message.to_string()) };
+    let page = LoginPage {
+        chrome,
+        email: form.email.trim().to_string(),
+        error: Some(message.to_string()),
+        next: local_path(&form.next).unwrap_or("/app").to_string(),
+    };
     Ok((status, render(&page)?).into_response())
 }
 
@@ -141,12 +177,12 @@ async fn too_many_failures(state: &AppState, email: &str, ip: &str) -> Result<bo
     Ok(counts.by_email >= server.login_max_failures || counts.by_ip >= server.login_max_failures_per_ip)
 }
 
-async fn signed_in(state: &AppState, user_id: uuid::Uuid, org_id: uuid::Uuid) -> AppResult<Response> {
+async fn signed_in(state: &AppState, user_id: uuid::Uuid, org_id: uuid::Uuid, next: &str) -> AppResult<Response> {
     let days = state.settings.server.session_days;
     let token = session::start(&state.db, user_id, org_id, days).await?;
     let cookie = cookies::set(cookies::SESSION, &token, days * 86_400, "Lax", state.settings.secure_cookies());
-    Ok((StatusCode::SEE_OTHER, [(header::SET_COOKIE, cookie), (header::LOCATION, "/app".parse().expect("static"))])
-        .into_response())
+    let location = HeaderValue::from_str(next).unwrap_or(HeaderValue::from_static("/app"));
+    Ok((StatusCode::SEE_OTHER, [(header::SET_COOKIE, cookie), (header::LOCATION, location)]).into_response())
 }
 
 pub async fn logout(
@@ -180,7 +216,7 @@ pub async fn signup(
     CsrfForm(form): CsrfForm<SignupForm>,
 ) -> AppResult<Response> {
     let error = match create_org(&state, &form).await {
-        Ok(created) => return signed_in(&state, created.admin_user_id, created.org_id).await,
+        Ok(created) => return signed_in(&state, created.admin_user_id, created.org_id, "/app").await,
         Err(e) => e,
     };
     let (status, message) = refusal(error)?;
@@ -224,5 +260,26 @@ pub fn capitalise(text: &str) -> String {
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect::<String>() + ".",
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_paths_on_this_site_are_returned_to() {
+        assert_eq!(local_path("/app/invitations/1?x=y"), Some("/app/invitations/1?x=y"));
+        for elsewhere in ["//evil.test/x", "https://evil.test", "/\\evil.test", "app", "", "/a\nb"] {
+            assert_eq!(local_path(elsewhere), None, "{elsewhere:?}");
+        }
+    }
+
+    #[test]
+    fn the_sign_in_form_remembers_the_page() {
+        assert_eq!(sign_in_url(Some("/app/invitations/1?status=a b")), "/login?next=%2Fapp%2Finvitations%2F1%3Fstatus%3Da+b");
+        assert_eq!(sign_in_url(Some("/app")), "/login");
+        assert_eq!(sign_in_url(Some("//evil.test")), "/login");
+        assert_eq!(sign_in_url(None), "/login");
     }
 }

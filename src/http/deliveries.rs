@@ -1,5 +1,5 @@
-//! The webhook delivery log (admins): every delivery of the last 14 days, what it was and
-//! what it led to.
+//! The webhook delivery log: every delivery of the last 14 days, what it was and what it
+//! led to. Members read it too: it is where a recruiter sees why a candidate was not invited.
 
 use askama::Template;
 use axum::{extract::State, response::Response};
@@ -9,7 +9,7 @@ use super::{
     csrf::CsrfToken,
     error::AppResult,
     layout::{Chrome, render},
-    session::AdminUser,
+    session::CurrentUser,
 };
 use crate::app::AppState;
 
@@ -30,7 +30,7 @@ struct DeliveriesPage {
     deliveries: Vec<DeliveryRow>,
 }
 
-pub async fn page(State(state): State<AppState>, AdminUser(user): AdminUser, csrf: CsrfToken) -> AppResult<Response> {
+pub async fn page(State(state): State<AppState>, user: CurrentUser, csrf: CsrfToken) -> AppResult<Response> {
     let deliveries = sqlx::query_as!(
         DeliveryRow,
         "SELECT received_at, event, opportunity_id, outcome, reason, result, duplicates FROM deliveries

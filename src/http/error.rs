@@ -15,11 +15,12 @@ use crate::db::assessments::SaveError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    #[error("not found")]
+    #[error("Nothing was found at this address.")]
     NotFound,
-    /// A page needs a signed-in user: pages redirect to the sign-in form.
+    /// A page needs a signed-in user: pages redirect to the sign-in form, which comes back
+    /// to `next` (the page asked for) after signing in.
     #[error("sign in required")]
-    SignInRequired,
+    SignInRequired { next: Option<String> },
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -49,7 +50,7 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::SignInRequired | Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::SignInRequired { .. } | Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -64,7 +65,7 @@ impl AppError {
     fn code(&self) -> &'static str {
         match self {
             Self::NotFound => "not_found",
-            Self::SignInRequired | Self::Unauthorized(_) => "unauthorized",
+            Self::SignInRequired { .. } | Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
             Self::BadRequest(_) => "bad_request",
             Self::Invalid { .. } => "invalid",
@@ -128,8 +129,8 @@ struct ErrorPage<'a> {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         self.log();
-        if matches!(self, Self::SignInRequired) {
-            return Redirect::to("/login").into_response();
+        if let Self::SignInRequired { next } = &self {
+            return Redirect::to(&super::auth::sign_in_url(next.as_deref())).into_response();
         }
         let status = self.status();
         let message = self.public_message();

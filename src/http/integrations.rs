@@ -65,7 +65,7 @@ pub async fn connect(
         return result_page(&state, &user, &csrf, StatusCode::SERVICE_UNAVAILABLE, "Lever is not configured", message)
             .await;
     }
-    let session = cookies::get(&headers, cookies::SESSION).ok_or(AppError::SignInRequired)?;
+    let session = cookies::get(&headers, cookies::SESSION).ok_or(AppError::SignInRequired { next: None })?;
     let oauth_state = crypto::random_token(32);
     sqlx::query!(
         "INSERT INTO oauth_states (state_hash, org_id, user_id, session_hash, expires_at) VALUES ($1, $2, $3, $4, $5)",

@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/app/assessments/{id}", get(assessments::edit_page).post(assessments::update))
         .route("/app/settings/team", get(team::page).post(team::add_member))
         .route("/app/settings/team/{id}/remove", post(team::remove_member))
+        .route("/app/settings/team/{id}/role", post(team::change_role))
         .route("/app/settings/api-keys", get(team::api_keys_page).post(team::create_api_key))
         .route("/app/settings/api-keys/{id}/revoke", post(team::revoke_api_key))
         .route("/app/settings/integrations/lever", get(integrations::settings_page).post(integrations::save_settings))

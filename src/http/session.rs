@@ -1,7 +1,10 @@
 //! Sign-in sessions kept in PostgreSQL, and the extractors that give handlers the
 //! signed-in user: [`CurrentUser`] (any role) and [`AdminUser`] (403 for members).
 
-use axum::{extract::FromRequestParts, http::request::Parts};
+use axum::{
+    extract::FromRequestParts,
+    http::{Method, request::Parts},
+};
 use chrono::{Duration, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -31,8 +34,13 @@ impl FromRequestParts<AppState> for CurrentUser {
         if let Some(user) = parts.extensions.get::<CurrentUser>() {
             return Ok(user.clone());
         }
-        let token = cookies::get(&parts.headers, cookies::SESSION).ok_or(AppError::SignInRequired)?;
-        let user = find_session(&state.db, &crypto::hash_token(token)).await?.ok_or(AppError::SignInRequired)?;
+        // A page asked for by GET is worth coming back to after signing in.
+        let sign_in = || {
+            let next = (parts.method == Method::GET).then(|| parts.uri.path_and_query().map(|p| p.to_string()));
+            AppError::SignInRequired { next: next.flatten() }
+        };
+        let token = cookies::get(&parts.headers, cookies::SESSION).ok_or_else(sign_in)?;
+        let user = find_session(&state.db, &crypto::hash_token(token)).await?.ok_or_else(sign_in)?;
         parts.extensions.insert(user.clone());
         Ok(user)
     }
@@ -63,7 +71,7 @@ impl FromRequestParts<AppState> for MaybeUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         match CurrentUser::from_request_parts(parts, state).await {
             Ok(user) => Ok(Self(Some(user))),
-            Err(AppError::SignInRequired) => Ok(Self(None)),
+            Err(AppError::SignInRequired { .. }) => Ok(Self(None)),
             Err(e) => Err(e),
         }
     }

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::{
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
@@ -40,9 +40,11 @@ struct TeamPage {
     me: Uuid,
     error: Option<String>,
     notice: Option<String>,
+    /// What was typed into "Add a member", kept when it is refused.
+    draft: AddMemberForm,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct AddMemberForm {
     #[serde(default)]
     email: String,
@@ -54,12 +56,30 @@ pub struct AddMemberForm {
     password: String,
 }
 
+/// Notices after a change, named in the redirect so a reload does not repeat the change.
+#[derive(Deserialize)]
+pub struct Done {
+    #[serde(default)]
+    done: String,
+}
+
+impl Done {
+    fn notice(&self) -> Option<String> {
+        match self.done.as_str() {
+            "removed" => Some("The member was removed; they can no longer sign in.".into()),
+            "role" => Some("The role was changed.".into()),
+            _ => None,
+        }
+    }
+}
+
 async fn team_page(
     state: &AppState,
     admin: &AdminUser,
     csrf: &CsrfToken,
     error: Option<String>,
     notice: Option<String>,
+    draft: AddMemberForm,
 ) -> AppResult<TeamPage> {
     let members = sqlx::query_as!(
         Member,
@@ -69,11 +89,16 @@ async fn team_page(
     .fetch_all(&state.db)
     .await?;
     let chrome = Chrome::new(state, Some(&admin.0), csrf, "team").await?;
-    Ok(TeamPage { chrome, members, me: admin.0.id, error, notice })
+    Ok(TeamPage { chrome, members, me: admin.0.id, error, notice, draft })
 }
 
-pub async fn page(State(state): State<AppState>, admin: AdminUser, csrf: CsrfToken) -> AppResult<Response> {
-    render(&team_page(&state, &admin, &csrf, None, None).await?)
+pub async fn page(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    csrf: CsrfToken,
+    Query(done): Query<Done>,
+) -> AppResult<Response> {
+    render(&team_page(&state, &admin, &csrf, None, done.notice(), AddMemberForm::default()).await?)
 }
 
 pub async fn add_member(
@@ -85,11 +110,12 @@ pub async fn add_member(
     match add(&state, &admin, &form).await {
         Ok(email) => {
             let notice = format!("{email} can now sign in with the password you set.");
-            render(&team_page(&state, &admin, &csrf, None, Some(notice)).await?)
+            render(&team_page(&state, &admin, &csrf, None, Some(notice), AddMemberForm::default()).await?)
         }
         Err(refused) => {
             let (status, message) = refusal(refused)?;
-            let page = team_page(&state, &admin, &csrf, Some(message), None).await?;
+            let draft = AddMemberForm { password: String::new(), ..form };
+            let page = team_page(&state, &admin, &csrf, Some(message), None, draft).await?;
             Ok((status, render(&page)?).into_response())
         }
     }
@@ -116,15 +142,48 @@ pub async fn remove_member(
 ) -> AppResult<Response> {
     let id = parse_id(&id)?;
     if id == admin.0.id {
-        let page = team_page(&state, &admin, &csrf, Some("You cannot remove yourself.".into()), None).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
+        return refuse_self(&state, &admin, &csrf, "You cannot remove yourself.").await;
     }
     let removed =
         sqlx::query!("DELETE FROM users WHERE id = $1 AND org_id = $2", id, admin.0.org_id).execute(&state.db).await?;
     if removed.rows_affected() == 0 {
         return Err(AppError::NotFound);
     }
-    Ok(Redirect::to("/app/settings/team").into_response())
+    Ok(Redirect::to("/app/settings/team?done=removed").into_response())
+}
+
+#[derive(Deserialize)]
+pub struct RoleForm {
+    #[serde(default)]
+    role: String,
+}
+
+/// Makes a member an admin or an admin a member. Admins cannot change their own role, so
+/// an organization always keeps the admin who is acting.
+pub async fn change_role(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    csrf: CsrfToken,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<RoleForm>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let role = Role::parse(&form.role).ok_or_else(|| AppError::invalid("role", "Choose a role: admin or member."))?;
+    if id == admin.0.id {
+        return refuse_self(&state, &admin, &csrf, "You cannot change your own role; ask another admin.").await;
+    }
+    let changed = sqlx::query!("UPDATE users SET role = $3 WHERE id = $1 AND org_id = $2", id, admin.0.org_id, role.as_str())
+        .execute(&state.db)
+        .await?;
+    if changed.rows_affected() == 0 {
+        return Err(AppError::NotFound);
+    }
+    Ok(Redirect::to("/app/settings/team?done=role").into_response())
+}
+
+async fn refuse_self(state: &AppState, admin: &AdminUser, csrf: &CsrfToken, message: &str) -> AppResult<Response> {
+    let page = team_page(state, admin, csrf, Some(message.into()), None, AddMemberForm::default()).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
 }
 
 pub struct ApiKeyRow {
@@ -185,6 +244,20 @@ pub async fn create_api_key(
         let error = Some("Give the key a name of at most 100 characters, e.g. \"Grading engine\".".into());
         let page = api_keys(&state, &admin, &csrf, None, error).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
+    }
+    // Names tell keys apart; a repeated name is most often the same form sent twice (a reload).
+    let taken = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM api_keys WHERE org_id = $1 AND lower(name) = lower($2) AND revoked_at IS NULL)
+           AS "taken!""#,
+        admin.0.org_id,
+        name
+    )
+    .fetch_one(&state.db)
+    .await?;
+    if taken {
+        let error = Some(format!("A key named \"{name}\" already exists. Choose another name, or revoke that key first."));
+        let page = api_keys(&state, &admin, &csrf, None, error).await?;
+        return Ok((StatusCode::CONFLICT, render(&page)?).into_response());
     }
     let mut conn = state.db.acquire().await?;
     let (_, key) = orgs::create_api_key(&mut conn, admin.0.org_id, name, Some(admin.0.id)).await?;

@@ -128,9 +128,25 @@ async fn members_get_403_on_admin_pages() {
     let member = app.add_member(&org, Role::Member).await;
     let browser = app.signed_in(&member).await;
     assert_eq!(browser.get("/app").await.status, 200);
-    for path in ["/app/settings/team", "/app/settings/api-keys"] {
-        assert_eq!(browser.get(path).await.status, 403, "{path}");
+    let admin_pages = [
+        "/app/assessments",
+        "/app/assessments/new",
+        "/app/settings/integrations/lever",
+        "/app/settings/email",
+        "/app/settings/team",
+        "/app/settings/api-keys",
+        "/app/jobs",
+        "/integrations/lever/connect",
+    ];
+    for path in admin_pages {
+        let page = browser.get(path).await;
+        assert_eq!(page.status, 403, "{path}");
+        assert!(page.text("main").contains("Only an organization admin"), "{path}: {}", page.body);
     }
+    // Reading why a candidate was or was not invited is a recruiter's business too.
+    let log = browser.get("/app/deliveries").await;
+    assert_eq!(log.status, 200);
+    assert!(log.texts("nav a").iter().all(|t| t != "Team" && t != "Lever"), "members see only their pages");
     let page = browser.post_form("/app/settings/api-keys", &[("name", "sneaky")]).await;
     assert_eq!(page.status, 403);
     let keys: i64 =
@@ -154,6 +170,73 @@ async fn admins_add_members_who_can_then_sign_in() {
         .post_form("/app/settings/team", &[("email", "BOB@acme.test"), ("role", "member"), ("password", PASSWORD)])
         .await;
     assert_eq!(duplicate.status, 409);
+
+    let short = browser
+        .post_form("/app/settings/team", &[("email", "carol@acme.test"), ("name", "Carol"), ("role", "admin"), ("password", "short")])
+        .await;
+    assert_eq!(short.status, 422);
+    assert_eq!(short.attr("#add-member input[name=email]", "value").as_deref(), Some("carol@acme.test"), "input is kept");
+    assert_eq!(short.attr("#add-member input[name=name]", "value").as_deref(), Some("Carol"));
+    assert!(short.attr("#add-member option[value=admin]", "selected").is_some());
+    assert_eq!(short.attr("#add-member input[name=password]", "value"), None, "but never the password");
+}
+
+#[tokio::test]
+async fn admins_change_roles_but_not_their_own() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let member = app.add_member(&org, Role::Member).await;
+    let admin = app.signed_in(&org.admin_email).await;
+    let bob = app.signed_in(&member).await;
+    let id: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(&member).fetch_one(&app.db).await.unwrap();
+
+    let promoted = admin.post_form(&format!("/app/settings/team/{id}/role"), &[("role", "admin")]).await;
+    assert_eq!((promoted.status, promoted.location.as_deref()), (303, Some("/app/settings/team?done=role")));
+    assert_eq!(bob.get("/app/settings/team").await.status, 200, "the new admin reaches the admin pages at once");
+
+    let me: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+        .bind(&org.admin_email)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let demote_self = admin.post_form(&format!("/app/settings/team/{me}/role"), &[("role", "member")]).await;
+    assert_eq!(demote_self.status, 422);
+    assert_eq!(admin.get("/app/settings/team").await.status, 200, "still an admin");
+
+    let other = app.create_org("Globex").await;
+    let stranger = app.signed_in(&other.admin_email).await;
+    let across = stranger.post_form(&format!("/app/settings/team/{id}/role"), &[("role", "member")]).await;
+    assert_eq!(across.status, 404, "another organization's people are out of reach");
+    let bogus = admin.post_form(&format!("/app/settings/team/{id}/role"), &[("role", "owner")]).await;
+    assert_eq!(bogus.status, 422);
+    let role: String =
+        sqlx::query_scalar("SELECT role FROM users WHERE id = $1").bind(id).fetch_one(&app.db).await.unwrap();
+    assert_eq!(role, "admin");
+}
+
+#[tokio::test]
+async fn signing_in_returns_to_the_page_asked_for() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let browser = app.browser();
+    let asked = browser.get("/app/deliveries?x=1").await;
+    assert_eq!(asked.status, 303);
+    let login = asked.location.unwrap();
+    assert_eq!(login, "/login?next=%2Fapp%2Fdeliveries%3Fx%3D1");
+    let form = browser.get(&login).await;
+    assert_eq!(form.attr("input[name=next]", "value").as_deref(), Some("/app/deliveries?x=1"));
+    let signed_in = browser
+        .post_form("/login", &[("email", &org.admin_email), ("password", PASSWORD), ("next", "/app/deliveries?x=1")])
+        .await;
+    assert_eq!(signed_in.location.as_deref(), Some("/app/deliveries?x=1"));
+
+    let elsewhere = app.browser();
+    elsewhere.get("/login").await;
+    let sent_off = elsewhere
+        .post_form("/login", &[("email", &org.admin_email), ("password", PASSWORD), ("next", "//evil.test/")])
+        .await;
+    assert_eq!(sent_off.location.as_deref(), Some("/app"), "never to another site");
 }
 
 #[tokio::test]
@@ -173,6 +256,10 @@ async fn api_keys_are_shown_once_stored_hashed_and_revocable() {
     let api = app.api(&key);
     assert_eq!(api.get("/organization").await.0, 200);
     assert!(!browser.get("/app/settings/api-keys").await.body.contains(&key), "shown only once");
+    let again = browser.post_form("/app/settings/api-keys", &[("name", "grader ")]).await;
+    assert_eq!(again.status, 409, "the same form sent twice (a reload) makes no second key");
+    assert!(again.text("p.error").contains("already exists"));
+    assert!(!again.exists("#new-key"));
 
     let id: uuid::Uuid =
         sqlx::query_scalar("SELECT id FROM api_keys WHERE name = 'Grader'").fetch_one(&app.db).await.unwrap();
