@@ -240,7 +240,7 @@ impl ValidAssessment {
         expires_after_days: Checked<i32>,
         active: bool,
         instructions: Checked<String>,
-        questions: Checked<Questions>,
+        questions: Result<Questions, Vec<FieldError>>,
     ) -> Result<Self, Vec<FieldError>> {
         match (name, pass_mark, time_limit_minutes, expires_after_days, instructions, questions) {
             (
@@ -252,10 +252,8 @@ impl ValidAssessment {
                 Ok(questions),
             ) => Ok(Self { name, pass_mark, time_limit_minutes, expires_after_days, active, instructions, questions }),
             (name, pass_mark, time_limit, expiry, instructions, questions) => {
-                Err([name.err(), pass_mark.err(), time_limit.err(), expiry.err(), instructions.err(), questions.err()]
-                    .into_iter()
-                    .flatten()
-                    .collect())
+                let fields = [name.err(), pass_mark.err(), time_limit.err(), expiry.err(), instructions.err()];
+                Err(fields.into_iter().flatten().chain(questions.err().into_iter().flatten()).collect())
             }
         }
     }

@@ -4,10 +4,11 @@
 
 use askama::Template;
 use axum::{
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
+use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{
@@ -35,6 +36,7 @@ struct Row {
 struct ListPage {
     chrome: Chrome,
     rows: Vec<Row>,
+    notice: Option<String>,
 }
 
 /// The assessment being edited, as stored (the form may hold a name not yet saved).
@@ -67,15 +69,29 @@ impl FormPage {
     }
 }
 
-pub async fn list(State(state): State<AppState>, admin: AdminUser, csrf: CsrfToken) -> AppResult<Response> {
+/// `?saved={id}` after a create or an edit: the list says so.
+#[derive(Deserialize)]
+pub struct Saved {
+    saved: Option<Uuid>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    csrf: CsrfToken,
+    Query(Saved { saved }): Query<Saved>,
+) -> AppResult<Response> {
     let mut conn = state.db.acquire().await?;
-    let rows = assessments::list(&mut conn, admin.0.org_id)
+    let rows: Vec<Row> = assessments::list(&mut conn, admin.0.org_id)
         .await?
         .into_iter()
         .map(|assessment| Row { name_tag: name_tag(&state.settings.brand, &assessment.name), assessment })
         .collect();
+    let notice = saved.and_then(|id| rows.iter().find(|r| r.assessment.id == id)).map(|r| {
+        format!("Saved {}. Tag a Lever posting {} or {} to use it.", r.assessment.name, r.name_tag, r.assessment.code)
+    });
     let chrome = Chrome::new(&state, Some(&admin.0), &csrf, "assessments").await?;
-    render(&ListPage { chrome, rows })
+    render(&ListPage { chrome, rows, notice })
 }
 
 pub async fn new_page(State(state): State<AppState>, admin: AdminUser, csrf: CsrfToken) -> AppResult<Response> {
@@ -160,7 +176,7 @@ async fn save(
         Some(editing) => assessments::update(&mut conn, org_id, editing.id, &valid).await,
     };
     match saved {
-        Ok(Some(_)) => Ok(Redirect::to("/app/assessments").into_response()),
+        Ok(Some(saved)) => Ok(Redirect::to(&format!("/app/assessments?saved={}", saved.id)).into_response()),
         // Gone between loading the form's assessment and saving it.
         Ok(None) => Err(AppError::NotFound),
         Err(SaveError::DuplicateName) => {

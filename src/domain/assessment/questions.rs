@@ -47,25 +47,28 @@ pub struct Question {
 pub struct Questions(Vec<Question>);
 
 impl Questions {
-    pub fn parse(questions: Vec<Question>) -> Result<Self, FieldError> {
+    /// Checks every question; each problem cites its question by number.
+    pub fn parse(questions: Vec<Question>) -> Result<Self, Vec<FieldError>> {
         if questions.len() > MAX_QUESTIONS {
-            return Err(too_many(questions.len()));
+            return Err(vec![too_many(questions.len())]);
         }
-        let checked = questions.into_iter().enumerate().map(|(i, q)| check(q).map_err(|problem| numbered(i, &problem)));
-        Ok(Self(checked.collect::<Result<_, _>>()?))
+        all_or_problems(questions.into_iter().map(check))
     }
 
-    /// Reads the plain-text format; errors cite the question by its number.
-    pub fn from_text(text: &str) -> Result<Self, FieldError> {
+    /// Reads the plain-text format (or, pasted from the API, its JSON list); each problem
+    /// cites its question by number.
+    pub fn from_text(text: &str) -> Result<Self, Vec<FieldError>> {
+        if text.trim_start().starts_with('[') {
+            let questions: Vec<Question> = serde_json::from_str(text).map_err(|e| {
+                vec![FieldError::new(FIELD, format!("The questions look like JSON but cannot be read: {e}."))]
+            })?;
+            return Self::parse(questions);
+        }
         let blocks = blocks(text);
         if blocks.len() > MAX_QUESTIONS {
-            return Err(too_many(blocks.len()));
+            return Err(vec![too_many(blocks.len())]);
         }
-        let questions = blocks
-            .iter()
-            .enumerate()
-            .map(|(i, lines)| read_block(lines).and_then(check).map_err(|problem| numbered(i, &problem)));
-        Ok(Self(questions.collect::<Result<_, _>>()?))
+        all_or_problems(blocks.iter().map(|lines| read_block(lines).and_then(check)))
     }
 
     pub fn as_slice(&self) -> &[Question] {
@@ -87,6 +90,18 @@ pub fn to_text(questions: &[Question]) -> String {
 
 fn too_many(count: usize) -> FieldError {
     FieldError::new(FIELD, format!("There can be at most {MAX_QUESTIONS} questions; there are {count}."))
+}
+
+/// The questions when every one is right, else each wrong one's problem.
+fn all_or_problems(checked: impl Iterator<Item = Result<Question, String>>) -> Result<Questions, Vec<FieldError>> {
+    let (mut good, mut problems) = (Vec::new(), Vec::new());
+    for (i, question) in checked.enumerate() {
+        match question {
+            Ok(q) => good.push(q),
+            Err(problem) => problems.push(numbered(i, &problem)),
+        }
+    }
+    if problems.is_empty() { Ok(Questions(good)) } else { Err(problems) }
 }
 
 fn numbered(index: usize, problem: &str) -> FieldError {
@@ -203,14 +218,35 @@ mod tests {
         Question { prompt: prompt.into(), choices: choices.iter().map(|c| c.to_string()).collect(), answer }
     }
 
+    /// The one problem `text` has.
     fn text_error(text: &str) -> String {
-        let error = Questions::from_text(text).expect_err(text);
+        let mut errors = Questions::from_text(text).expect_err(text);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        let error = errors.remove(0);
         assert_eq!(error.field, "questions");
         error.message
     }
 
     fn json_error(question: Question) -> String {
-        Questions::parse(vec![q("Fine?", &["yes", "no"], 0), question]).expect_err("invalid").message
+        let errors = Questions::parse(vec![q("Fine?", &["yes", "no"], 0), question]).expect_err("invalid");
+        errors[0].message.clone()
+    }
+
+    #[test]
+    fn every_broken_question_is_reported() {
+        let errors = Questions::from_text("Fine?\n* yes\n- no\n\nNo answer?\n- a\n- b\n\nNo choices?").unwrap_err();
+        let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(messages[0].starts_with("Question 2: no choice is marked right"));
+        assert!(messages[1].starts_with("Question 3: it has no choices"));
+    }
+
+    #[test]
+    fn the_apis_json_can_be_pasted_too() {
+        let json = r#"[{"prompt": "What is 2 + 2?", "choices": ["3", "4"], "answer": 1}]"#;
+        assert_eq!(Questions::from_text(json).unwrap().as_slice(), [q("What is 2 + 2?", &["3", "4"], 1)]);
+        let broken = Questions::from_text(r#"[{"prompt": "x"}]"#).unwrap_err();
+        assert!(broken[0].message.starts_with("The questions look like JSON but cannot be read"), "{broken:?}");
     }
 
     #[test]
@@ -301,8 +337,8 @@ mod tests {
         assert!(Questions::parse(many.clone()).is_ok());
         let too_many = vec![q("Q?", &["a", "b"], 0); MAX_QUESTIONS + 1];
         assert!(
-            Questions::parse(too_many.clone()).unwrap_err().message.contains("at most 200 questions; there are 201")
+            Questions::parse(too_many.clone()).unwrap_err()[0].message.contains("at most 200 questions; there are 201")
         );
-        assert!(Questions::from_text(&to_text(&too_many)).unwrap_err().message.contains("there are 201"));
+        assert!(Questions::from_text(&to_text(&too_many)).unwrap_err()[0].message.contains("there are 201"));
     }
 }

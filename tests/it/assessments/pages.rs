@@ -51,9 +51,12 @@ async fn admins_create_an_assessment_with_the_form_and_see_its_tags() {
     assert!(blank.attr("input[name=active]", "checked").is_some());
 
     let saved = admin.post_form("/app/assessments/new", &fields("  Backend   Engineer ", QUESTIONS_TEXT)).await;
-    assert_eq!((saved.status, saved.location.as_deref()), (303, Some("/app/assessments")), "{}", saved.body);
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let back_to = saved.location.unwrap();
+    assert!(back_to.starts_with("/app/assessments?saved="), "{back_to}");
 
-    let list = admin.get("/app/assessments").await;
+    let list = admin.get(&back_to).await;
+    assert!(list.text("#saved").starts_with("Saved Backend Engineer."), "the list says what was saved");
     let row = "#assessments tbody tr";
     assert_eq!(list.texts(row).len(), 1);
     assert_eq!(list.text(&format!("{row} .name")), "Backend Engineer");
@@ -95,7 +98,8 @@ async fn the_edit_form_shows_the_questions_as_text_and_saves_changes() {
     let mut form = with(fields("Platform Engineer", edited), "pass_mark", "80");
     form.retain(|(k, _)| *k != "active");
     let saved = admin.post_form(&path, &form).await;
-    assert_eq!((saved.status, saved.location.as_deref()), (303, Some("/app/assessments")), "{}", saved.body);
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    assert_eq!(saved.location, Some(format!("/app/assessments?saved={id}")));
     let row = stored(&app, id).await;
     assert_eq!((row["name"].as_str(), row["pass_mark"].as_i64()), (Some("Platform Engineer"), Some(80)));
     assert_eq!(row["active"], false, "an unticked checkbox deactivates");
@@ -135,6 +139,12 @@ async fn bad_input_is_shown_again_with_what_is_wrong_and_nothing_changes() {
             );
         }
     }
+    let two_broken = "Q?\n- a\n- b\n\nFine?\n* a\n- b\n\nR?";
+    let page =
+        admin.post_form("/app/assessments/new", &with(fields("Backend Engineer", QUESTIONS_TEXT), "questions", two_broken)).await;
+    let problems = page.texts("#errors li[data-field=questions]");
+    assert_eq!(problems.len(), 2, "every broken question is listed: {problems:?}");
+    assert!(problems[0].starts_with("Question 1:") && problems[1].starts_with("Question 3:"), "{problems:?}");
     assert_eq!(stored_count(&app).await, 0);
 
     let created = create(&app, &org.api_key, "Backend Engineer").await;
