@@ -19,6 +19,7 @@ pub fn routes() -> Router<AppState> {
         .route("/metrics", get(health::metrics))
         .route("/static/app.css", get(static_files::stylesheet))
         .route("/static/app.js", get(static_files::script))
+        .route("/favicon.ico", get(static_files::favicon))
         // Signing in
         .route("/", get(app_pages::home))
         .route("/signup", get(auth::signup_page).post(auth::signup))
