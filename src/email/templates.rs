@@ -118,7 +118,10 @@ pub fn check(subject: &str, body: &str) -> Vec<(&'static str, String)> {
         let unknown = unknown_placeholders(template);
         for (name, near) in &unknown {
             let hint = near.map(|p| format!("; did you mean {{{{{p}}}}}?")).unwrap_or_else(|| ".".into());
-            problems.push((field, format!("{{{{{name}}}}} is not a placeholder{hint} The placeholders are {}", placeholder_list())));
+            problems.push((
+                field,
+                format!("{{{{{name}}}}} is not a placeholder{hint} The placeholders are {}", placeholder_list()),
+            ));
         }
         if !unknown.is_empty() {
             continue;

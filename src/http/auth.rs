@@ -277,7 +277,10 @@ mod tests {
 
     #[test]
     fn the_sign_in_form_remembers_the_page() {
-        assert_eq!(sign_in_url(Some("/app/invitations/1?status=a b")), "/login?next=%2Fapp%2Finvitations%2F1%3Fstatus%3Da+b");
+        assert_eq!(
+            sign_in_url(Some("/app/invitations/1?status=a b")),
+            "/login?next=%2Fapp%2Finvitations%2F1%3Fstatus%3Da+b"
+        );
         assert_eq!(sign_in_url(Some("/app")), "/login");
         assert_eq!(sign_in_url(Some("//evil.test")), "/login");
         assert_eq!(sign_in_url(None), "/login");

@@ -20,5 +20,8 @@ pub async fn script() -> impl IntoResponse {
 
 /// Browsers ask for `/favicon.ico` on their own; an SVG answers it.
 pub async fn favicon() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, CACHE)], include_str!("../../static/favicon.svg"))
+    (
+        [(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, CACHE)],
+        include_str!("../../static/favicon.svg"),
+    )
 }

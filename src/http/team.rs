@@ -172,9 +172,10 @@ pub async fn change_role(
     if id == admin.0.id {
         return refuse_self(&state, &admin, &csrf, "You cannot change your own role; ask another admin.").await;
     }
-    let changed = sqlx::query!("UPDATE users SET role = $3 WHERE id = $1 AND org_id = $2", id, admin.0.org_id, role.as_str())
-        .execute(&state.db)
-        .await?;
+    let changed =
+        sqlx::query!("UPDATE users SET role = $3 WHERE id = $1 AND org_id = $2", id, admin.0.org_id, role.as_str())
+            .execute(&state.db)
+            .await?;
     if changed.rows_affected() == 0 {
         return Err(AppError::NotFound);
     }
@@ -255,7 +256,8 @@ pub async fn create_api_key(
     .fetch_one(&state.db)
     .await?;
     if taken {
-        let error = Some(format!("A key named \"{name}\" already exists. Choose another name, or revoke that key first."));
+        let error =
+            Some(format!("A key named \"{name}\" already exists. Choose another name, or revoke that key first."));
         let page = api_keys(&state, &admin, &csrf, None, error).await?;
         return Ok((StatusCode::CONFLICT, render(&page)?).into_response());
     }

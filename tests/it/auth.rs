@@ -172,10 +172,17 @@ async fn admins_add_members_who_can_then_sign_in() {
     assert_eq!(duplicate.status, 409);
 
     let short = browser
-        .post_form("/app/settings/team", &[("email", "carol@acme.test"), ("name", "Carol"), ("role", "admin"), ("password", "short")])
+        .post_form(
+            "/app/settings/team",
+            &[("email", "carol@acme.test"), ("name", "Carol"), ("role", "admin"), ("password", "short")],
+        )
         .await;
     assert_eq!(short.status, 422);
-    assert_eq!(short.attr("#add-member input[name=email]", "value").as_deref(), Some("carol@acme.test"), "input is kept");
+    assert_eq!(
+        short.attr("#add-member input[name=email]", "value").as_deref(),
+        Some("carol@acme.test"),
+        "input is kept"
+    );
     assert_eq!(short.attr("#add-member input[name=name]", "value").as_deref(), Some("Carol"));
     assert!(short.attr("#add-member option[value=admin]", "selected").is_some());
     assert_eq!(short.attr("#add-member input[name=password]", "value"), None, "but never the password");

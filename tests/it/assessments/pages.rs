@@ -140,8 +140,9 @@ async fn bad_input_is_shown_again_with_what_is_wrong_and_nothing_changes() {
         }
     }
     let two_broken = "Q?\n- a\n- b\n\nFine?\n* a\n- b\n\nR?";
-    let page =
-        admin.post_form("/app/assessments/new", &with(fields("Backend Engineer", QUESTIONS_TEXT), "questions", two_broken)).await;
+    let page = admin
+        .post_form("/app/assessments/new", &with(fields("Backend Engineer", QUESTIONS_TEXT), "questions", two_broken))
+        .await;
     let problems = page.texts("#errors li[data-field=questions]");
     assert_eq!(problems.len(), 2, "every broken question is listed: {problems:?}");
     assert!(problems[0].starts_with("Question 1:") && problems[1].starts_with("Question 3:"), "{problems:?}");
