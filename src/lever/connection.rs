@@ -73,7 +73,18 @@ pub async fn access_token(state: &AppState, org_id: Uuid, stale: Option<&str>) -
     if stale.is_none()
         && let Some(token) = state.lever.cached_token(org_id, Utc::now())
     {
-        return Ok(token);
+        // The cache saves reading and decrypting the tokens, not checking that they are
+        // still ours: another process may have disconnected, or found access revoked.
+        let current = sqlx::query_scalar!(
+            "SELECT access_expires_at FROM lever_connections WHERE org_id = $1 AND status = 'connected'",
+            org_id
+        )
+        .fetch_optional(&state.db)
+        .await
+        .map_err(db_error)?;
+        if current == Some(token.expires_at) {
+            return Ok(token);
+        }
     }
     state.lever.forget_token(org_id);
     let row = sqlx::query!(
@@ -91,7 +102,12 @@ pub async fn access_token(state: &AppState, org_id: Uuid, stale: Option<&str>) -
     if Some(access.as_str()) == stale || Utc::now() >= due {
         return refresh(state, org_id, Refresh::Stale(&access)).await;
     }
-    let token = CachedToken { account_id: row.account_id, access_token: access, refresh_after: due };
+    let token = CachedToken {
+        account_id: row.account_id,
+        access_token: access,
+        refresh_after: due,
+        expires_at: row.access_expires_at,
+    };
     state.lever.cache_token(org_id, token.clone());
     Ok(token)
 }
@@ -131,7 +147,12 @@ pub async fn refresh(state: &AppState, org_id: Uuid, why: Refresh<'_>) -> Result
     };
     if !needed {
         tx.commit().await.map_err(db_error)?;
-        let token = CachedToken { account_id: row.account_id, access_token: current, refresh_after: due };
+        let token = CachedToken {
+            account_id: row.account_id,
+            access_token: current,
+            refresh_after: due,
+            expires_at: row.access_expires_at,
+        };
         state.lever.cache_token(org_id, token.clone());
         return Ok(token);
     }
@@ -159,6 +180,7 @@ pub async fn refresh(state: &AppState, org_id: Uuid, why: Refresh<'_>) -> Result
                 account_id: row.account_id,
                 access_token: tokens.access_token,
                 refresh_after: refresh_after(expires_at, now),
+                expires_at,
             };
             state.lever.cache_token(org_id, token.clone());
             Ok(token)

@@ -55,6 +55,9 @@ pub struct CachedToken {
     pub account_id: String,
     pub access_token: String,
     pub refresh_after: DateTime<Utc>,
+    /// The stored token's expiry when this one was read: if the row no longer says the
+    /// same, another process refreshed or disconnected, and the cache is out of date.
+    pub expires_at: DateTime<Utc>,
 }
 
 impl Lever {

@@ -252,6 +252,9 @@ async fn disconnecting_removes_webhooks_forgets_tokens_and_parks_work() {
     let admin = app.connect_lever(&org, "acct-1").await;
     admin.post_form("/app/settings/integrations/lever/webhooks", &[]).await;
     assert_eq!(app.lever.webhooks("acct-1").len(), 2);
+    // Another process has been talking to Lever and holds the access token in its cache.
+    let other = app.second_process();
+    fulcrum::lever::Api::for_org(&other, org.id).await.expect("connected");
     let page = admin.post_form("/integrations/lever/disconnect", &[]).await;
     assert_eq!(page.status, 303);
     assert!(app.lever.webhooks("acct-1").is_empty());
@@ -260,6 +263,17 @@ async fn disconnecting_removes_webhooks_forgets_tokens_and_parks_work() {
     assert_eq!(connections, 0);
     let page = admin.get("/app/settings/integrations/lever").await;
     assert_eq!(page.text("#connection-status"), "not connected");
+    let cleared: bool = sqlx::query_scalar(
+        "SELECT application_created_token IS NULL AND stage_change_token IS NULL FROM lever_settings",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert!(cleared, "the deleted webhooks' signature tokens are not kept as if they still worked");
+    let before = app.lever.calls_for("acct-1").len();
+    let after = fulcrum::lever::Api::for_org(&other, org.id).await.err();
+    assert!(matches!(after, Some(fulcrum::lever::LeverError::NeedsReconnect(_))), "every process forgets the token");
+    assert_eq!(app.lever.calls_for("acct-1").len(), before);
 }
 
 #[tokio::test]

@@ -151,9 +151,20 @@ impl Job for Disconnect {
             .unwrap_or_else(|| json!([]));
         match Api::for_org(state, self.org_id).await {
             Ok(mut api) => {
-                for id in hooks.as_array().into_iter().flatten().filter_map(|h| h["id"].as_str()) {
-                    api.delete_webhook(id).await?;
+                let mut change = settings::Change::default();
+                for hook in hooks.as_array().into_iter().flatten() {
+                    if let Some(id) = hook["id"].as_str() {
+                        api.delete_webhook(id).await?;
+                    }
+                    // The deleted webhook's signature token can never sign anything again:
+                    // the settings page must not call it set.
+                    match hook["event"].as_str() {
+                        Some(webhook::APPLICATION_CREATED) => change.application_created_token = Some(None),
+                        Some(webhook::STAGE_CHANGE) => change.stage_change_token = Some(None),
+                        _ => {}
+                    }
                 }
+                settings::apply(state, self.org_id, &change).await?;
             }
             // Access is gone already: the webhooks stay in Lever; the page says so.
             Err(LeverError::NeedsReconnect(_)) => {}
