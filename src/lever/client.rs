@@ -1,7 +1,7 @@
 //! Calls to Lever's API for one organization: a fresh token (refreshed ahead of expiry and
 //! after a 401), a slot from the account's budget before every request, in-call retries
-//! for answers that say "not now" (429, 503), and typed errors that say whether the write
-//! might have applied.
+//! for answers that say "not now" (429, and 503 to reads), and typed errors that say
+//! whether a write might have applied.
 
 use std::time::Duration;
 
@@ -127,6 +127,12 @@ impl<'a> Api<'a> {
                     ratelimit::back_off(&self.state.db, &self.account_id, pause)
                         .await
                         .map_err(|e| LeverError::Unavailable(format!("rate limit bookkeeping: {e}")))?;
+                    // A 429 is the limiter's refusal: nothing applied. A 503 is not known to
+                    // say so (a proxy may answer it after the write went through), so a write
+                    // it answers is read back before it is sent again.
+                    if write && status == StatusCode::SERVICE_UNAVAILABLE {
+                        return Err(LeverError::Uncertain(format!("503 from {path}: {message}")));
+                    }
                     if tries >= TRIES {
                         return Err(if status == StatusCode::TOO_MANY_REQUESTS {
                             LeverError::RateLimited(pause)

@@ -5,13 +5,21 @@
 //! 'sending' cannot know whether Lever applied it (the worker may have died after Lever
 //! answered, or Lever timed out after writing), so it reads the opportunity's notes or
 //! feedback back from Lever and looks for the write's marker before writing again. An
-//! answer that proves the write did not apply (429, 503, 4xx) clears the record.
+//! answer that proves the write did not apply (429, 4xx) clears the record.
+//!
+//! An uncertain answer is settled at once, a few times over, before the job gives up for
+//! now: read back, and send again only if the write is not there.
+
+use std::time::Duration;
 
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::{Api, LeverError};
-use crate::app::AppState;
+use crate::{app::AppState, jobs::backoff};
+
+/// Rounds of send → uncertain → read back within one call of [`once`].
+const ROUNDS: i32 = 3;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -33,8 +41,54 @@ pub struct Write<'a> {
     pub key: &'a str,
     pub org_id: Uuid,
     pub opportunity_id: &'a str,
-    pub kind: Kind,
     pub marker: &'a str,
+}
+
+/// What a write sends. Its text must contain the write's marker.
+pub enum Payload<'a> {
+    Note { text: &'a str, score: Option<u8> },
+    Feedback { perform_as: &'a str, form: &'a Value },
+}
+
+impl Payload<'_> {
+    fn kind(&self) -> Kind {
+        match self {
+            Self::Note { .. } => Kind::Note,
+            Self::Feedback { .. } => Kind::Feedback,
+        }
+    }
+}
+
+/// Sends `payload` as `write` unless it already happened, exactly once. Errors are Lever's
+/// answer to the last attempt; the write is then recorded as sent, not sent, or unknown
+/// (read back by the next call).
+pub async fn once(
+    state: &AppState,
+    api: &mut Api<'_>,
+    write: &Write<'_>,
+    payload: Payload<'_>,
+) -> Result<(), LeverError> {
+    let kind = payload.kind();
+    for round in 1..=ROUNDS {
+        if !prepare(state, api, write, kind).await? {
+            return Ok(());
+        }
+        let answer = match &payload {
+            Payload::Note { text, score } => api.add_note(write.opportunity_id, text, *score, None).await,
+            Payload::Feedback { perform_as, form } => {
+                let answer = api.add_feedback(write.opportunity_id, perform_as, form).await;
+                answer.map(|v| v["id"].as_str().map(str::to_string))
+            }
+        };
+        match record(state, write, answer).await {
+            Err(LeverError::Uncertain(why)) if round < ROUNDS => {
+                tracing::info!(key = write.key, why = %why, "a Lever write is unconfirmed; reading back");
+                tokio::time::sleep(backoff(round, Duration::from_millis(300), Duration::from_secs(3))).await;
+            }
+            other => return other,
+        }
+    }
+    unreachable!("the last round returns")
 }
 
 fn db_error(e: sqlx::Error) -> LeverError {
@@ -44,7 +98,7 @@ fn db_error(e: sqlx::Error) -> LeverError {
 /// Whether `write` still has to be sent: false when it is done, or when an unconfirmed
 /// earlier attempt turns out (by reading back) to have applied. When true, the write is
 /// now recorded as 'sending'; send it and pass the answer to [`record`].
-pub async fn prepare(state: &AppState, api: &mut Api<'_>, write: &Write<'_>) -> Result<bool, LeverError> {
+async fn prepare(state: &AppState, api: &mut Api<'_>, write: &Write<'_>, kind: Kind) -> Result<bool, LeverError> {
     let recorded = sqlx::query!("SELECT state, kind FROM lever_writes WHERE key = $1", write.key)
         .fetch_optional(&state.db)
         .await
@@ -68,7 +122,7 @@ pub async fn prepare(state: &AppState, api: &mut Api<'_>, write: &Write<'_>) -> 
         write.key,
         write.org_id,
         write.opportunity_id,
-        write.kind.as_str(),
+        kind.as_str(),
         write.marker,
     )
     .execute(&state.db)
@@ -78,7 +132,7 @@ pub async fn prepare(state: &AppState, api: &mut Api<'_>, write: &Write<'_>) -> 
 }
 
 /// Records Lever's answer to a write [`prepare`] allowed, and passes errors on.
-pub async fn record(
+async fn record(
     state: &AppState,
     write: &Write<'_>,
     answer: Result<Option<String>, LeverError>,

@@ -11,7 +11,7 @@ use crate::{
     jobs::{Job, JobContext, JobError},
     lever::{
         Api,
-        writes::{self, Kind, Write},
+        writes::{self, Payload, Write},
     },
 };
 
@@ -39,12 +39,9 @@ pub async fn write(
     .await?;
     let marker = format!("{brand} ref {reference}/error");
     let key = format!("error-note:{reference}");
-    let write = Write { key: &key, org_id: api.org_id, opportunity_id: opportunity, kind: Kind::Note, marker: &marker };
-    if writes::prepare(state, api, &write).await? {
-        let text = format!("{brand} could not send an assessment.\nWhy: {why}\nFix: {fix}\n{marker}");
-        let answer = api.add_note(opportunity, &text, None, None).await;
-        writes::record(state, &write, answer).await?;
-    }
+    let write = Write { key: &key, org_id: api.org_id, opportunity_id: opportunity, marker: &marker };
+    let text = format!("{brand} could not send an assessment.\nWhy: {why}\nFix: {fix}\n{marker}");
+    writes::once(state, api, &write, Payload::Note { text: &text, score: None }).await?;
     Ok(())
 }
 

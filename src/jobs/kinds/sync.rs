@@ -17,7 +17,7 @@ use crate::{
     lever::{
         Api, LeverError, connection,
         feedback::{self, Known},
-        writes::{self, Kind, Write},
+        writes::{self, Payload, Write},
     },
 };
 
@@ -143,10 +143,7 @@ async fn invite_note(state: &AppState, api: &mut Api<'_>, opportunity: &str, inv
     let brand = &state.settings.brand;
     let marker = marker(state, inv.id, "invite");
     let key = format!("inv:{}:invite-note", inv.id);
-    let write = Write { key: &key, org_id: api.org_id, opportunity_id: opportunity, kind: Kind::Note, marker: &marker };
-    if !writes::prepare(state, api, &write).await? {
-        return Ok(());
-    }
+    let write = Write { key: &key, org_id: api.org_id, opportunity_id: opportunity, marker: &marker };
     let text = format!(
         "{brand} sent the {} assessment to {} at {}.\nThe link expires on {}.\nReport: {}\n{marker}",
         inv.assessment_name,
@@ -155,8 +152,7 @@ async fn invite_note(state: &AppState, api: &mut Api<'_>, opportunity: &str, inv
         inv.deadline.format("%Y-%m-%d %H:%M UTC"),
         invitations::report_url(state, inv.id),
     );
-    let answer = api.add_note(opportunity, &text, None, None).await;
-    writes::record(state, &write, answer).await?;
+    writes::once(state, api, &write, Payload::Note { text: &text, score: None }).await?;
     Ok(())
 }
 
@@ -194,15 +190,11 @@ async fn result(state: &AppState, api: &mut Api<'_>, opportunity: &str, inv: &Ro
         return result_note(state, api, opportunity, inv, status, &key, &why).await;
     };
     // The report link is unique to this invitation, so it is the form's marker.
-    let write =
-        Write { key: &key, org_id: api.org_id, opportunity_id: opportunity, kind: Kind::Feedback, marker: &report };
-    if !writes::prepare(state, api, &write).await? {
-        return Ok(());
-    }
+    let write = Write { key: &key, org_id: api.org_id, opportunity_id: opportunity, marker: &report };
     let form = feedback_form(&template, inv, status, &report);
     let mut answer = Err(LeverError::Rejected { status: 400, message: "no author".into() });
     for author in &authors {
-        answer = api.add_feedback(opportunity, author, &form).await.map(|v| v["id"].as_str().map(str::to_string));
+        answer = writes::once(state, api, &write, Payload::Feedback { perform_as: author, form: &form }).await;
         // A deactivated or unknown user is refused with 400: try the next author.
         if !matches!(answer, Err(LeverError::Rejected { status: 400, .. })) {
             break;
@@ -210,17 +202,15 @@ async fn result(state: &AppState, api: &mut Api<'_>, opportunity: &str, inv: &Ro
     }
     match answer {
         Err(LeverError::Forbidden(why)) => {
-            writes::record(state, &write, Err(LeverError::Forbidden(why.clone()))).await.ok();
             result_note(state, api, opportunity, inv, status, &key, &format!("Lever refused the feedback form: {why}"))
                 .await
         }
         Err(LeverError::Rejected { status: 400, message }) if message.contains("emplate") => {
             // The template was deleted in Lever: make it again on the next attempt.
             feedback::forget(&state.db, &api.account_id).await?;
-            writes::record(state, &write, Err(LeverError::Unavailable(message))).await?;
-            Ok(())
+            Err(LeverError::Unavailable(message).into())
         }
-        answer => Ok(writes::record(state, &write, answer).await?),
+        answer => Ok(answer?),
     }
 }
 
@@ -261,10 +251,7 @@ async fn result_note(
 ) -> Result<(), JobError> {
     let brand = &state.settings.brand;
     let marker = marker(state, inv.id, "result");
-    let write = Write { key, org_id: api.org_id, opportunity_id: opportunity, kind: Kind::Note, marker: &marker };
-    if !writes::prepare(state, api, &write).await? {
-        return Ok(());
-    }
+    let write = Write { key, org_id: api.org_id, opportunity_id: opportunity, marker: &marker };
     let stars = rating(status, inv.score, inv.pass_mark);
     let mut text = format!(
         "{brand} assessment result: {}\nResult: {} (score {}/100, pass mark {})\nRating: {}\n",
@@ -281,8 +268,7 @@ async fn result_note(
         "Report: {}\n(Written as a note because {brand} could not write a feedback form: {why}.)\n{marker}",
         invitations::report_url(state, inv.id)
     ));
-    let answer = api.add_note(opportunity, &text, Some(stars), None).await;
-    writes::record(state, &write, answer).await?;
+    writes::once(state, api, &write, Payload::Note { text: &text, score: Some(stars) }).await?;
     Ok(())
 }
 

@@ -13,7 +13,7 @@ use fulcrum::{
     jobs::{Job, JobContext, JobError, Registry, WorkerOptions},
     lever::{
         Api,
-        writes::{self, Kind, Write},
+        writes::{self, Payload, Write},
     },
 };
 use serde::{Deserialize, Serialize};
@@ -163,19 +163,10 @@ impl Job for WriteNote {
         let state = &ctx.state;
         let mut api = Api::for_org(state, self.org_id).await?;
         let key = format!("test-note:{}", self.marker);
-        let write = Write {
-            key: &key,
-            org_id: self.org_id,
-            opportunity_id: &self.opportunity_id,
-            kind: Kind::Note,
-            marker: &self.marker,
-        };
-        if !writes::prepare(state, &mut api, &write).await? {
-            return Ok(());
-        }
+        let write =
+            Write { key: &key, org_id: self.org_id, opportunity_id: &self.opportunity_id, marker: &self.marker };
         let text = format!("A test note.\n{}", self.marker);
-        let answer = api.add_note(&self.opportunity_id, &text, None, None).await;
-        writes::record(state, &write, answer).await?;
+        writes::once(state, &mut api, &write, Payload::Note { text: &text, score: None }).await?;
         Ok(())
     }
 }

@@ -1,5 +1,5 @@
-//! Jobs that talk to Lever: notes land exactly once under 503s, 429s and timeouts after
-//! the write applied, with one worker process or two, and no account ever sees more than
+//! Jobs that talk to Lever: notes land exactly once under 503s, 429s, and timeouts or 503s
+//! after the write applied, with one worker process or two, and no account ever sees more than
 //! 20 requests in a second; a pause Lever asks for holds for every waiting request;
 //! revoked access pauses an organization's jobs until it reconnects; a busy organization
 //! does not hold up another's work.
@@ -35,6 +35,7 @@ async fn notes_land_exactly_once(processes: usize) {
     app.lever.set_seed(20);
     app.lever.set_error_rate(503, 0.3);
     app.lever.set_slow_then_applied(0.05, Duration::from_millis(800));
+    app.lever.set_applied_then_error(503, 0.05);
 
     let jobs: Vec<(String, String, String)> = (0..NOTES)
         .map(|n| {

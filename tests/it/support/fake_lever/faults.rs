@@ -39,6 +39,8 @@ impl TokenBucket {
 pub(super) struct FaultPlan {
     pub error: Option<(u16, f64)>,
     pub slow: Option<(f64, Duration)>,
+    /// A write is applied, then answered with this status (a proxy giving up on Lever).
+    pub lost_answer: Option<(u16, f64)>,
 }
 
 pub(super) struct Faults {
@@ -72,7 +74,11 @@ impl Faults {
 
     fn plan(&self, account: &str) -> FaultPlan {
         let own = self.per_account.get(account).copied().unwrap_or_default();
-        FaultPlan { error: own.error.or(self.global.error), slow: own.slow.or(self.global.slow) }
+        FaultPlan {
+            error: own.error.or(self.global.error),
+            slow: own.slow.or(self.global.slow),
+            lost_answer: own.lost_answer.or(self.global.lost_answer),
+        }
     }
 
     /// The status to fail this request with before it is applied, if any.
@@ -88,6 +94,12 @@ impl Faults {
     pub fn slow_write(&mut self, account: &str) -> Option<Duration> {
         let (p, delay) = self.plan(account).slow?;
         self.roll(p).then_some(delay)
+    }
+
+    /// The error status to answer an applied write with, if any.
+    pub fn lost_answer(&mut self, account: &str) -> Option<u16> {
+        let (status, p) = self.plan(account).lost_answer?;
+        self.roll(p).then_some(status)
     }
 
     /// Draws only for a non-zero probability, so a seeded run stays reproducible.

@@ -129,8 +129,16 @@ pub(super) async fn gate(State(shared): State<Shared>, request: Request, next: N
         }
     };
 
-    call.status = response.status().as_u16();
     let applied_write = is_write && response.status().is_success();
+    let lost = match &call.account_id {
+        Some(account) if applied_write => lock(&shared).faults.lost_answer(account),
+        _ => None,
+    };
+    let response = match lost {
+        Some(status) => ApiError::injected(status).into_response(),
+        None => response,
+    };
+    call.status = response.status().as_u16();
     let delay = settle(&shared, call, applied_write);
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;

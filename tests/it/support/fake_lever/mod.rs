@@ -192,6 +192,12 @@ impl FakeLever {
         lock(&self.state).faults.global.slow = Some((probability, delay));
     }
 
+    /// Successful writes are applied, then answered with `status` instead, with this
+    /// probability: the client cannot tell from the answer that the write happened.
+    pub fn set_applied_then_error(&self, status: u16, probability: f64) {
+        lock(&self.state).faults.global.lost_answer = Some((status, probability));
+    }
+
     pub fn set_account_slow_then_applied(&self, account_id: &str, probability: f64, delay: Duration) {
         self.account_plan(account_id, |plan| plan.slow = Some((probability, delay)));
     }
