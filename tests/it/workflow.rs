@@ -263,10 +263,8 @@ async fn a_second_move_while_invited_is_an_error_and_a_later_success_clears_it()
     // Out of the stage and back in: a new move, while the first invitation is open.
     app.lever.move_to_stage(ACCOUNT, "opp-11", SCREEN_STAGE, RECRUITER);
     app.move_candidate(&org, ACCOUNT, "opp-11", ASSESS_STAGE).await;
-    eventually("the error", WAIT, || async {
-        app.lever.tags(ACCOUNT, "opp-11").contains(&"Fulcrum: Error".to_string())
-    })
-    .await;
+    // Status tags are mutually exclusive: the Error tag replaces Candidate Invited.
+    tags_become(&app, "opp-11", &["Fulcrum: Error"]).await;
     app.settle().await;
     let all = notes(&app, "opp-11");
     assert!(all.iter().any(|n| n.contains("already has an open invitation")), "{all:?}");

@@ -1,6 +1,7 @@
 //! `{brand}: Error` on a candidate in Lever, with a note saying exactly why Fulcrum could not
 //! send the assessment and how to fix it. Written once per cause (`reference`), whatever
-//! retries happen; the tag goes when a later invitation succeeds (see `sync`).
+//! retries happen. Like every status tag it replaces the one before; it goes when a later
+//! invitation moves on (see `sync`).
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -26,11 +27,25 @@ pub async fn write(
 ) -> Result<(), JobError> {
     let brand = &state.settings.brand;
     let error_tag = StatusTags::new(brand).error;
-    api.add_tags(opportunity, std::slice::from_ref(&error_tag), None).await?;
+    // Status tags are mutually exclusive: the Error tag replaces whichever Fulcrum put there.
+    let believed: Vec<String> = sqlx::query_scalar!(
+        "SELECT status_tags FROM lever_opportunities WHERE org_id = $1 AND opportunity_id = $2",
+        api.org_id,
+        opportunity
+    )
+    .fetch_optional(&state.db)
+    .await?
+    .unwrap_or_default();
+    if !believed.contains(&error_tag) {
+        api.add_tags(opportunity, std::slice::from_ref(&error_tag), None).await?;
+    }
+    let previous: Vec<String> = believed.into_iter().filter(|t| *t != error_tag).collect();
+    if !previous.is_empty() {
+        api.remove_tags(opportunity, &previous, None).await?;
+    }
     sqlx::query!(
         "INSERT INTO lever_opportunities (org_id, opportunity_id, status_tags) VALUES ($1, $2, ARRAY[$3])
-         ON CONFLICT (org_id, opportunity_id) DO UPDATE
-         SET status_tags = array_append(array_remove(lever_opportunities.status_tags, $3), $3), updated_at = now()",
+         ON CONFLICT (org_id, opportunity_id) DO UPDATE SET status_tags = ARRAY[$3], updated_at = now()",
         api.org_id,
         opportunity,
         error_tag,
