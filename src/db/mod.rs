@@ -105,8 +105,14 @@ pub async fn create_database_if_missing(maintenance_url: &str, name: &str) -> an
 /// True for errors that mean "the database is not there right now" (answered 503), as
 /// opposed to a bug in a query.
 pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    // SQLSTATE classes: 08 connection exception, 57P operator intervention (shutdown,
+    // terminated), 53 insufficient resources (too many connections), 28 refused login,
+    // 3D000 no such database, 55000 not accepting connections (ALTER DATABASE ... CONNECTION
+    // LIMIT / allow_connections).
+    let unavailable_code =
+        |c: &str| ["08", "57P", "53", "28"].iter().any(|class| c.starts_with(class)) || c == "3D000" || c == "55000";
     matches!(error, sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_))
-        || matches!(error, sqlx::Error::Database(e) if e.code().is_some_and(|c| c.starts_with("57P") || c.starts_with("08")))
+        || matches!(error, sqlx::Error::Database(e) if e.code().is_some_and(|c| unavailable_code(&c)))
 }
 
 /// The name of the constraint a statement violated, if it was a unique violation.

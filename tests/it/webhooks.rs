@@ -191,6 +191,17 @@ async fn the_database_being_down_gives_503() {
 }
 
 #[tokio::test]
+async fn a_database_refusing_connections_gives_503_and_readyz_says_so() {
+    let (app, org) = ready().await;
+    let url = app.webhook_url(&org).await;
+    app.take_database_away().await;
+    let response = app.http().post(&url).json(&stage_change(Some(STAGE_TOKEN), now_ms())).send().await.unwrap();
+    assert_eq!(response.status(), 503, "Lever retries a 503");
+    let readyz = app.http().get(format!("{}/readyz", app.url)).send().await.unwrap();
+    assert_eq!(readyz.status(), 503);
+}
+
+#[tokio::test]
 async fn the_delivery_log_shows_what_each_delivery_led_to() {
     let (app, org) = ready().await;
     app.deliver(&org, &stage_change(Some(STAGE_TOKEN), now_ms())).await;

@@ -172,6 +172,11 @@ impl TestApp {
         &self._database.url
     }
 
+    /// The database stops taking connections and drops the ones it has.
+    pub async fn take_database_away(&self) {
+        self._database.refuse_connections().await;
+    }
+
     /// Another process on the same database: its own pool, token cache and HTTP client.
     pub fn second_process(&self) -> AppState {
         let db = fulcrum::db::pool(&self._database.url, 4, 5_000).unwrap();

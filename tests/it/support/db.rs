@@ -147,6 +147,21 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// The database as an operator can make it: refusing new connections, its current ones
+    /// terminated (as during a failover or maintenance).
+    pub async fn refuse_connections(&self) {
+        let mut admin = PgConnection::connect(&server().admin_url).await.unwrap();
+        exec(&mut admin, &format!("ALTER DATABASE \"{}\" ALLOW_CONNECTIONS false", self.name)).await;
+        sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+            .bind(&self.name)
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        admin.close().await.ok();
+    }
+}
+
 impl Drop for TestDatabase {
     /// Dropped from a detached thread: blocking here would stall the test's runtime while
     /// its pool may still be mid-handshake with the server, and DROP ... WITH (FORCE) would
