@@ -99,15 +99,19 @@ pub async fn callback(
     let bad = |title: &'static str, message: String| (StatusCode::BAD_REQUEST, title, message);
     let outcome = async {
         let oauth_state = callback.state.as_deref().unwrap_or_default();
-        // Single use: the row goes whatever happens next.
+        let session = cookies::get(&headers, cookies::SESSION).map(crypto::hash_token).unwrap_or_default();
+        // Single use: the row goes whatever happens next. Only the session that started the
+        // Connect can spend it, so a state shown to anyone else stays good for its owner.
         let stored = sqlx::query!(
-            "DELETE FROM oauth_states WHERE state_hash = $1 RETURNING org_id, user_id, session_hash, expires_at",
-            crypto::hash_token(oauth_state)
+            "DELETE FROM oauth_states WHERE state_hash = $1 AND user_id = $2 AND session_hash = $3
+             RETURNING org_id, expires_at",
+            crypto::hash_token(oauth_state),
+            user.id,
+            session,
         )
         .fetch_optional(&state.db)
         .await?;
-        let session = cookies::get(&headers, cookies::SESSION).map(crypto::hash_token).unwrap_or_default();
-        let Some(stored) = stored.filter(|s| s.user_id == user.id && s.session_hash == session) else {
+        let Some(stored) = stored else {
             return Ok(bad(
                 "This link is not valid",
                 "This Lever approval does not match a Connect you started, or it was already used. \

@@ -90,9 +90,13 @@ async fn a_callback_state_is_single_use_session_bound_and_short_lived() {
     assert_eq!(stolen.status, 400);
     assert!(stolen.text("#result").contains("not match"));
 
-    // Used once (by the theft attempt above), it is gone for its owner too.
+    // The attempt spent nothing: its owner finishes, once.
+    let owner = admin.get(&callback).await;
+    assert_eq!(owner.status, 200, "{}", owner.body);
     let replay = admin.get(&callback).await;
     assert_eq!(replay.status, 400);
+    assert!(replay.text("#result").contains("already used"));
+    sqlx::query("DELETE FROM lever_connections").execute(&app.db).await.unwrap();
 
     // An expired one is refused with its own explanation.
     let connect = admin.get("/integrations/lever/connect").await;
