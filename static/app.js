@@ -57,7 +57,8 @@ window.addEventListener("DOMContentLoaded", () => {
 
   const timer = document.querySelector("[data-ends-at]");
   if (!timer) return;
-  const endsAt = Date.parse(timer.dataset.endsAt);
+  // Counted from the server's figure, not the browser's clock, which may be wrong.
+  const endsAt = Date.now() + Number(timer.dataset.secondsLeft) * 1000;
   const output = timer.querySelector("output");
   const tick = () => {
     const left = Math.max(0, Math.floor((endsAt - Date.now()) / 1000));

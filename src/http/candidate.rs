@@ -46,6 +46,9 @@ struct CandidatePage {
     deadline: DateTime<Utc>,
     questions: Vec<Shown>,
     ends_at: Option<DateTime<Utc>>,
+    /// The time left by the server's clock: the page counts down from it, so a candidate's
+    /// wrong clock neither cuts the time short nor submits after the grace.
+    seconds_left: Option<i64>,
 }
 
 #[derive(PartialEq, Eq)]
@@ -97,6 +100,7 @@ fn page(state: &AppState, csrf: &CsrfToken, token: &str, loaded: Option<&Loaded>
             _ => Vec::new(),
         },
         ends_at: inv.and_then(Invitation::ends_at),
+        seconds_left: inv.and_then(Invitation::ends_at).map(|end| (end - state.clock.now()).num_seconds().max(0)),
         view,
     }
 }

@@ -116,9 +116,11 @@ async fn the_server_enforces_the_time_limit() {
     assert!(back.starts_with("/a/") && link.ends_with(&back), "answers before Start lead back to the start page");
     candidate.post_form(&format!("{link}/start"), &[]).await;
     let page = candidate.get(&link).await;
-    assert!(page.attr("[data-ends-at]", "data-ends-at").is_some(), "the page shows the time left");
-    // 30 minutes and the grace go by.
-    app.clock().advance(chrono::Duration::minutes(32));
+    let left: i64 = page.attr("[data-seconds-left]", "data-seconds-left").expect("the time left").parse().unwrap();
+    assert!((1790..=1800).contains(&left), "counted by the server's clock: {left}");
+    assert_eq!(page.text(".timer output"), format!("{}:{:02}", left / 60, left % 60));
+    // 30 minutes and the grace (seconds, for the page's own submit to arrive) go by.
+    app.clock().advance(chrono::Duration::minutes(30) + chrono::Duration::seconds(20));
     let late = candidate.post_form(&format!("{link}/submit"), &[("q1", "1"), ("q2", "0"), ("q3", "2")]).await;
     assert_eq!(late.status, 410);
     assert!(late.exists("#expired"));
