@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::support::{
     TestApp, eventually,
-    lever::{ASSESS_STAGE, RECRUITER, SCREEN_STAGE},
+    lever::{ASSESS_STAGE, RECRUITER, SCREEN_STAGE, STAGE_TOKEN},
     org::TestOrg,
     spawn_app,
     workflow::link_in,
@@ -253,6 +253,35 @@ async fn inactive_assessments_and_missing_emails_are_explained() {
     );
     app.move_candidate(&org, ACCOUNT, "opp-10", ASSESS_STAGE).await;
     assert!(error_note_for(&app, "opp-10").await.contains("no usable email address"));
+
+    app.lever.add_opportunity(
+        ACCOUNT,
+        crate::support::fake_lever::NewOpportunity::new("opp-10a")
+            .name("Archived Ann")
+            .emails(["ann@candidates.test"])
+            .stage(SCREEN_STAGE)
+            .posting("post-1")
+            .archived("hired-elsewhere"),
+    );
+    app.move_candidate(&org, ACCOUNT, "opp-10a", ASSESS_STAGE).await;
+    assert!(error_note_for(&app, "opp-10a").await.contains("archived in Lever"));
+}
+
+#[tokio::test]
+async fn a_late_delivery_for_a_stage_the_candidate_has_left_invites_nobody() {
+    let (app, org) = setup().await;
+    app.add_candidate(ACCOUNT, "opp-late", "late@candidates.test", Some("post-1"), &[]);
+    // Into the assessment stage and straight on; the stage change arrives afterwards (a
+    // retry, or an admin's Rerun).
+    app.lever.move_to_stage(ACCOUNT, "opp-late", ASSESS_STAGE, RECRUITER);
+    app.lever.move_to_stage(ACCOUNT, "opp-late", SCREEN_STAGE, RECRUITER);
+    let body = app.lever.stage_change_delivery(ACCOUNT, "opp-late", SCREEN_STAGE, ASSESS_STAGE, Some(STAGE_TOKEN));
+    assert_eq!(app.deliver(&org, &body).await.status(), 200);
+    app.settle().await;
+    let led_to: String = sqlx::query_scalar("SELECT result FROM deliveries").fetch_one(&app.db).await.unwrap();
+    assert!(led_to.contains("moved on"), "{led_to}");
+    assert!(app.smtp.messages().is_empty());
+    assert!(app.lever.tags(ACCOUNT, "opp-late").iter().all(|t| !t.starts_with("Fulcrum:")));
 }
 
 #[tokio::test]

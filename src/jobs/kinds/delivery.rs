@@ -105,7 +105,15 @@ async fn decide(state: &AppState, api: &mut Api<'_>, event: &Event) -> Result<St
             if !triggers(state, api, &picked, &stage).await? {
                 return Ok("Not a trigger stage: nothing to do".into());
             }
-            (api.opportunity(&event.opportunity_id).await?, stage)
+            let opportunity = api.opportunity(&event.opportunity_id).await?;
+            // A late delivery (Lever's retries, or a Rerun days later) for a move the
+            // candidate has since left: Lever's present stage decides.
+            if let Some(now_in) = opportunity.stage.as_deref().filter(|now_in| *now_in != stage)
+                && !triggers(state, api, &picked, now_in).await?
+            {
+                return Ok("The candidate has since moved on to a stage that is not a trigger: not invited".into());
+            }
+            (opportunity, stage)
         }
         _ => {
             let opportunity = api.opportunity(&event.opportunity_id).await?;
@@ -118,10 +126,10 @@ async fn decide(state: &AppState, api: &mut Api<'_>, event: &Event) -> Result<St
             (opportunity, stage)
         }
     };
-    if opportunity.archived.as_ref().is_some_and(Value::is_object) {
-        return Ok("The candidate is archived in Lever: not invited".into());
-    }
     remember_status_tags(state, api.org_id, &opportunity).await?;
+    if opportunity.archived.as_ref().is_some_and(Value::is_object) {
+        return report(state, api, event, Problem::Archived).await;
+    }
     let posting = match opportunity.posting_id() {
         Some(id) => Some(cache::posting(state, api, id).await?),
         None => None,
@@ -219,6 +227,7 @@ enum Problem {
     Unknown(Vec<(String, Option<String>)>),
     Inactive(Vec<String>),
     NoEmail,
+    Archived,
     AlreadyInvited(Vec<(String, chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>),
     Permission(String),
 }
@@ -274,6 +283,10 @@ impl Problem {
             Self::NoEmail => (
                 "The candidate has no usable email address in Lever.".into(),
                 "Add an email address to the candidate in Lever, then move them into the stage again.".into(),
+            ),
+            Self::Archived => (
+                "The candidate is archived in Lever, so no assessment was sent.".into(),
+                "Unarchive the candidate in Lever, then move them into the stage again.".into(),
             ),
             Self::AlreadyInvited(open) => {
                 let list: Vec<String> = open
