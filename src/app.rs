@@ -82,6 +82,11 @@ async fn run(settings: Settings, database: &db::Database, cipher: Cipher, with_h
             .await
             .with_context(|| format!("listening on {}", state.settings.server.bind))?;
         tracing::info!(address = %listener.local_addr()?, public_url = state.settings.public_url(), "serving");
+        if state.settings.is_production() && !state.settings.public_url().starts_with("https://") {
+            tracing::warn!(
+                "FULCRUM_PUBLIC_URL is not https: production cookies are Secure, so browsers keep them only                  over https (or on localhost), and Lever only calls https webhook URLs"
+            );
+        }
         crate::http::serve(state.clone(), listener, shutdown.clone()).await?;
     }
     shutdown.cancelled().await;

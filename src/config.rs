@@ -175,7 +175,7 @@ impl Settings {
         self.env == Environment::Production
     }
 
-    /// Secure cookies whenever the public URL is https.
+    /// Secure cookies in production, and whenever the public URL is https.
     pub fn secure_cookies(&self) -> bool {
         self.is_production() || self.server.public_url.starts_with("https://")
     }
