@@ -290,8 +290,9 @@ pub async fn save_settings(
         }
         settings::check_token(field, value).map(|t| Some(Some(t)))
     };
+    let stages_known = settings::check_stage_ids(&state, user.org_id, &form.trigger_stage).await?;
     let change = (|| {
-        settings::check_stage_ids(&form.trigger_stage)?;
+        stages_known?;
         Ok::<_, (String, String)>(Change {
             application_created_token: token("application_created_token", &form.application_created_token)?,
             stage_change_token: token("stage_change_token", &form.stage_change_token)?,

@@ -104,11 +104,35 @@ pub fn check_token(field: &str, token: &str) -> Result<String, (String, String)>
     Ok(token.to_string())
 }
 
-pub fn check_stage_ids(ids: &[String]) -> Result<(), (String, String)> {
+/// Checks picked trigger stages: Lever stage ids, and — once the account's stage list has
+/// been read — stages the account has. A stage that does not exist would trigger nothing.
+pub async fn check_stage_ids(
+    state: &AppState,
+    org_id: Uuid,
+    ids: &[String],
+) -> sqlx::Result<Result<(), (String, String)>> {
+    let field = || "trigger_stage_ids".to_string();
     if ids.len() > 100 || !ids.iter().all(|id| webhook::is_lever_id(id)) {
-        return Err(("trigger_stage_ids".into(), "trigger stages must be Lever stage ids".into()));
+        return Ok(Err((field(), "trigger stages must be Lever stage ids".into())));
     }
-    Ok(())
+    let known = match connection::get(&state.db, org_id).await? {
+        Some(c) => cached_stages(&state.db, &c.account_id).await?,
+        None => None,
+    };
+    let Some(known) = known else { return Ok(Ok(())) };
+    let unknown: Vec<&str> = ids.iter().filter(|id| !known.iter().any(|s| s.id == **id)).map(String::as_str).collect();
+    if unknown.is_empty() {
+        return Ok(Ok(()));
+    }
+    let names: Vec<String> = known.iter().map(|s| format!("{} ({})", s.id, s.text)).collect();
+    Ok(Err((
+        field(),
+        format!(
+            "the Lever account has no stage {}; its stages are: {}",
+            unknown.join(", "),
+            if names.is_empty() { "none".to_string() } else { names.join(", ") }
+        ),
+    )))
 }
 
 pub async fn apply(state: &AppState, org_id: Uuid, change: &Change) -> sqlx::Result<()> {

@@ -188,6 +188,18 @@ async fn settings_api_keeps_tokens_write_only() {
     let (status, _) =
         api.send(reqwest::Method::PUT, "/integrations/lever", json!({"trigger_stage_ids": ["../x"]})).await;
     assert_eq!(status, 422);
+
+    // Once the account's stages are known, a stage it does not have is refused: it would
+    // trigger nothing, silently.
+    eventually("the stage list is read", Duration::from_secs(10), || async {
+        api.get("/integrations/lever").await.1["stages"].as_array().is_some_and(|s| !s.is_empty())
+    })
+    .await;
+    let (status, body) =
+        api.send(reqwest::Method::PUT, "/integrations/lever", json!({"trigger_stage_ids": ["no-such-stage"]})).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (422, Some("trigger_stage_ids")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("no stage no-such-stage"), "{body}");
+    assert_eq!(api.get("/integrations/lever").await.1["trigger_stage_ids"], json!([ASSESS_STAGE]), "unchanged");
 }
 
 #[tokio::test]

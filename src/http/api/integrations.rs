@@ -56,7 +56,7 @@ pub async fn put(
         }
     }
     if let Some(ids) = &update.trigger_stage_ids {
-        settings::check_stage_ids(ids).map_err(invalid)?;
+        settings::check_stage_ids(&state, client.org_id, ids).await?.map_err(invalid)?;
     }
     change.trigger_stage_ids = update.trigger_stage_ids;
     settings::apply(&state, client.org_id, &change).await?;
