@@ -12,7 +12,6 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 
 use super::{
     csrf::{CsrfForm, CsrfToken, NoFields},
@@ -170,18 +169,19 @@ pub async fn start(
     }
 }
 
-#[derive(Deserialize)]
-pub struct Answers {
-    #[serde(flatten)]
-    fields: HashMap<String, String>,
-}
 
 pub async fn submit(
     State(state): State<AppState>,
     csrf: CsrfToken,
     Path(token): Path<String>,
-    CsrfForm(answers): CsrfForm<Answers>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> AppResult<Response> {
+    // Read as pairs: a repeated or odd field (a hand-made request) counts once, its first
+    // value, rather than refusing the candidate's whole submission.
+    let mut answers: HashMap<String, String> = HashMap::new();
+    for (name, value) in pairs {
+        answers.entry(name).or_insert(value);
+    }
     let Some(loaded) = load(&state, &token).await? else {
         return respond(page(&state, &csrf, &token, None, View::Unknown));
     };
@@ -201,7 +201,7 @@ pub async fn submit(
         tx.commit().await?;
         return respond(page(&state, &csrf, &token, Some(&loaded), View::Expired));
     }
-    let chosen = scoring::read_answers(&answers.fields, loaded.questions.len());
+    let chosen = scoring::read_answers(&answers, loaded.questions.len());
     let result = scoring::score(&loaded.questions, &chosen, inv.pass_mark);
     let recorded = serde_json::to_value(&chosen).expect("answers serialize");
     let outcome = Outcome {

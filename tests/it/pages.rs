@@ -152,3 +152,19 @@ async fn a_started_attempt_left_open_is_closed_when_its_time_is_up() {
     let reason = form["fields"].as_array().unwrap().iter().find(|f| f["text"] == "Failure reason").unwrap();
     assert!(reason["value"].as_str().unwrap().contains("did not submit"));
 }
+
+#[tokio::test]
+async fn repeated_or_odd_answer_fields_are_read_not_refused() {
+    let (app, org) = setup().await;
+    let link = invited(&app, &org, "opp-6").await;
+    let candidate = app.browser();
+    candidate.post_form(&format!("{link}/start"), &[]).await;
+    let sent = candidate
+        .post_form(&format!("{link}/submit"), &[("q1", "1"), ("q1", "2"), ("q2", "9"), ("q3", "two"), ("extra", "x")])
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let score: Option<i32> = sqlx::query_scalar("SELECT score FROM invitations").fetch_one(&app.db).await.unwrap();
+    assert_eq!(score, Some(33), "q1 counts once (its first answer, right); the others are unanswered");
+    assert!(candidate.get(&link).await.exists("#done"));
+    app.settle().await;
+}
