@@ -169,7 +169,6 @@ pub async fn start(
     }
 }
 
-
 pub async fn submit(
     State(state): State<AppState>,
     csrf: CsrfToken,

@@ -112,6 +112,8 @@ struct Report {
     answers: Vec<AnswerLine>,
     duration_minutes: Option<i64>,
     email_error: Option<String>,
+    /// The candidate in Lever's app, when Fulcrum knows where that is.
+    lever_url: Option<String>,
 }
 
 pub async fn report(
@@ -159,5 +161,6 @@ pub async fn report(
         _ => None,
     };
     let chrome = Chrome::new(&state, Some(&user), &csrf, "invitations").await?;
-    render(&Report { chrome, inv, result, answers, duration_minutes, email_error: extra.email_error })
+    let lever_url = crate::lever::candidate_url(&state.settings.lever.api_url, &inv.opportunity_id);
+    render(&Report { chrome, inv, result, answers, duration_minutes, email_error: extra.email_error, lever_url })
 }

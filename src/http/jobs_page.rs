@@ -21,12 +21,51 @@ use crate::{
 #[template(path = "jobs.html")]
 struct JobsPage {
     chrome: Chrome,
-    failed: Vec<FailedJob>,
+    failed: Vec<Failed>,
     counts: Vec<(String, i64)>,
 }
 
+/// A failed job as an admin reads it: what it was for, and whom it was about.
+struct Failed {
+    job: FailedJob,
+    what: &'static str,
+    /// A line naming the candidate or delivery, with a link where there is a page for it.
+    about: Option<(String, Option<String>)>,
+}
+
+impl Failed {
+    fn new(state: &AppState, job: FailedJob) -> Self {
+        let what = match job.kind.as_str() {
+            "handle_delivery" => "Handle a webhook delivery from Lever",
+            "lever_sync_opportunity" => "Update the candidate's tags, notes and feedback in Lever",
+            "lever_error_note" => "Explain an error on the candidate in Lever",
+            "send_email" => "Send an email",
+            "close_invitation" => "Close an invitation at its deadline or time limit",
+            "lever_refresh_stages" => "Read the stage list from Lever",
+            "lever_feedback_template" => "Create the feedback form template in Lever",
+            "lever_create_webhooks" => "Create the webhooks in Lever",
+            "lever_disconnect" => "Disconnect Lever",
+            "lever_keepalive" => "Keep the Lever connection alive",
+            _ => "Background work",
+        };
+        let text = |key: &str| job.payload[key].as_str().map(str::to_string);
+        let about = if let Some(id) = text("invitation_id") {
+            Some(("Invitation report".to_string(), Some(format!("/app/invitations/{id}"))))
+        } else if let Some(id) = text("opportunity_id") {
+            let link = crate::lever::candidate_url(&state.settings.lever.api_url, &id);
+            Some((format!("Lever opportunity {id}"), link))
+        } else if job.kind == "handle_delivery" {
+            Some(("See the delivery log".to_string(), Some("/app/deliveries".to_string())))
+        } else {
+            None
+        };
+        Self { job, what, about }
+    }
+}
+
 pub async fn page(State(state): State<AppState>, AdminUser(user): AdminUser, csrf: CsrfToken) -> AppResult<Response> {
-    let failed = jobs::failed_jobs(&state.db, user.org_id).await?;
+    let failed =
+        jobs::failed_jobs(&state.db, user.org_id).await?.into_iter().map(|job| Failed::new(&state, job)).collect();
     let counts = sqlx::query!(
         r#"SELECT state AS "state!", count(*) AS "count!" FROM jobs WHERE org_id = $1
            AND state IN ('queued', 'running', 'paused') GROUP BY state ORDER BY state"#,

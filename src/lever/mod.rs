@@ -139,3 +139,31 @@ impl From<LeverError> for crate::jobs::JobError {
         }
     }
 }
+
+/// The candidate's page in Lever's own app: `api.*` hosts serve the API and `hire.*` the
+/// app (`api.lever.co` → `hire.lever.co`, likewise for the sandbox and the EU).
+pub fn candidate_url(api_url: &str, opportunity_id: &str) -> Option<String> {
+    let mut url = reqwest::Url::parse(api_url).ok()?;
+    let host = url.host_str()?.strip_prefix("api.")?.to_string();
+    if !webhook::is_lever_id(opportunity_id) {
+        return None;
+    }
+    url.set_host(Some(&format!("hire.{host}"))).ok()?;
+    url.set_path(&format!("/candidates/{opportunity_id}"));
+    Some(url.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::candidate_url;
+
+    #[test]
+    fn candidates_link_to_levers_app_beside_its_api() {
+        let production = candidate_url("https://api.lever.co/v1", "a-1");
+        assert_eq!(production.as_deref(), Some("https://hire.lever.co/candidates/a-1"));
+        let sandbox = candidate_url("https://api.sandbox.lever.co/v1", "a-1");
+        assert_eq!(sandbox.as_deref(), Some("https://hire.sandbox.lever.co/candidates/a-1"));
+        assert_eq!(candidate_url("http://127.0.0.1:9/v1", "a-1"), None, "no app beside an unknown host");
+        assert_eq!(candidate_url("https://api.lever.co/v1", "../x"), None);
+    }
+}

@@ -168,3 +168,36 @@ async fn repeated_or_odd_answer_fields_are_read_not_refused() {
     assert!(candidate.get(&link).await.exists("#done"));
     app.settle().await;
 }
+
+#[tokio::test]
+async fn failed_jobs_say_what_they_were_for_and_whom_they_concern() {
+    let (app, org) = setup().await;
+    invited(&app, &org, "opp-7").await;
+    app.settle().await;
+    let invitation: uuid::Uuid = sqlx::query_scalar("SELECT id FROM invitations").fetch_one(&app.db).await.unwrap();
+    for (kind, payload) in [
+        ("lever_sync_opportunity", serde_json::json!({"org_id": org.id, "opportunity_id": "opp-7"})),
+        ("send_email", serde_json::json!({"type": "reminder", "invitation_id": invitation})),
+    ] {
+        sqlx::query(
+            "INSERT INTO jobs (kind, payload, org_id, state, attempts, max_attempts, run_at, finished_at, last_error)
+             VALUES ($1, $2, $3, 'failed', 1, 5, now(), now(), 'Lever rejected the request (400): Bad tag')",
+        )
+        .bind(kind)
+        .bind(payload)
+        .bind(org.id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    }
+    let admin = app.signed_in(&org.admin_email).await;
+    let page = admin.get("/app/jobs").await;
+    let rows = page.texts("#failed-jobs td.what");
+    assert!(
+        rows.iter().any(|r| r.contains("Update the candidate's tags") && r.contains("Lever opportunity opp-7")),
+        "{rows:?}"
+    );
+    assert!(rows.iter().any(|r| r.contains("Send an email")), "{rows:?}");
+    let report = page.texts("#failed-jobs td.what a").iter().any(|t| t == "Invitation report");
+    assert!(report, "the reminder links to the invitation's report");
+}
