@@ -28,30 +28,7 @@ pub async fn write(
     let brand = &state.settings.brand;
     let error_tag = StatusTags::new(brand).error;
     // Status tags are mutually exclusive: the Error tag replaces whichever Fulcrum put there.
-    let believed: Vec<String> = sqlx::query_scalar!(
-        "SELECT status_tags FROM lever_opportunities WHERE org_id = $1 AND opportunity_id = $2",
-        api.org_id,
-        opportunity
-    )
-    .fetch_optional(&state.db)
-    .await?
-    .unwrap_or_default();
-    if !believed.contains(&error_tag) {
-        api.add_tags(opportunity, std::slice::from_ref(&error_tag), None).await?;
-    }
-    let previous: Vec<String> = believed.into_iter().filter(|t| *t != error_tag).collect();
-    if !previous.is_empty() {
-        api.remove_tags(opportunity, &previous, None).await?;
-    }
-    sqlx::query!(
-        "INSERT INTO lever_opportunities (org_id, opportunity_id, status_tags) VALUES ($1, $2, ARRAY[$3])
-         ON CONFLICT (org_id, opportunity_id) DO UPDATE SET status_tags = ARRAY[$3], updated_at = now()",
-        api.org_id,
-        opportunity,
-        error_tag,
-    )
-    .execute(&state.db)
-    .await?;
+    super::sync::set_status_tags(state, api, opportunity, std::slice::from_ref(&error_tag)).await?;
     let marker = format!("{brand} ref {reference}/error");
     let key = format!("error-note:{reference}");
     let write = Write { key: &key, org_id: api.org_id, opportunity_id: opportunity, marker: &marker };

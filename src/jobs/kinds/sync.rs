@@ -96,8 +96,7 @@ impl Row {
     }
 }
 
-/// Adds the status tags the opportunity should carry and removes the ones it should not,
-/// calling Lever only for what differs from what Fulcrum last wrote or saw.
+/// Gives the opportunity the status tag its invitations call for.
 async fn sync_tags(
     state: &AppState,
     api: &mut Api<'_>,
@@ -108,6 +107,17 @@ async fn sync_tags(
     let statuses: Vec<(Status, DateTime<Utc>)> =
         invitations.iter().filter_map(|i| Some((i.lifecycle()?, i.updated_at))).collect();
     let desired = tags.desired(&statuses);
+    set_status_tags(state, api, opportunity, &desired).await
+}
+
+/// Makes `desired` the opportunity's status tags (they are mutually exclusive), calling
+/// Lever only for what differs from what Fulcrum last wrote or saw there.
+pub async fn set_status_tags(
+    state: &AppState,
+    api: &mut Api<'_>,
+    opportunity: &str,
+    desired: &[String],
+) -> Result<(), JobError> {
     let believed: Vec<String> = sqlx::query_scalar!(
         "SELECT status_tags FROM lever_opportunities WHERE org_id = $1 AND opportunity_id = $2",
         api.org_id,
@@ -117,7 +127,7 @@ async fn sync_tags(
     .await?
     .unwrap_or_default();
     if desired.iter().any(|t| !believed.contains(t)) {
-        api.add_tags(opportunity, &desired, None).await?;
+        api.add_tags(opportunity, desired, None).await?;
     }
     let stale: Vec<String> = believed.iter().filter(|t| !desired.contains(t)).cloned().collect();
     if !stale.is_empty() {
@@ -128,7 +138,7 @@ async fn sync_tags(
          ON CONFLICT (org_id, opportunity_id) DO UPDATE SET status_tags = EXCLUDED.status_tags, updated_at = now()",
         api.org_id,
         opportunity,
-        &desired,
+        desired,
     )
     .execute(&state.db)
     .await?;
