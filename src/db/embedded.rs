@@ -133,15 +133,19 @@ fn password_path(root: &Path) -> PathBuf {
 
 /// `initdb` and `pg_ctl` from PATH, else the newest `/usr/lib/postgresql/*/bin`.
 fn find_bin_dir() -> anyhow::Result<PathBuf> {
+    find_bin_dir_in(std::env::var_os("PATH"), Path::new("/usr/lib/postgresql"))
+}
+
+fn find_bin_dir_in(path: Option<std::ffi::OsString>, versions_root: &Path) -> anyhow::Result<PathBuf> {
     let has_both = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
-    if let Some(path) = std::env::var_os("PATH") {
+    if let Some(path) = path {
         for dir in std::env::split_paths(&path) {
             if has_both(&dir) {
                 return Ok(dir);
             }
         }
     }
-    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(versions_root)
         .into_iter()
         .flatten()
         .flatten()
@@ -297,5 +301,30 @@ pub async fn wait_until_ready(url: &str) -> anyhow::Result<()> {
             }
             Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_postgres_programs_it_says_what_to_install_or_set() {
+        let nowhere = std::env::temp_dir().join("fulcrum-no-such-postgres");
+        let error = find_bin_dir_in(Some("/nonexistent".into()), &nowhere).unwrap_err().to_string();
+        assert!(error.contains("apt install postgresql"), "{error}");
+        assert!(error.contains("DATABASE_URL=postgres://"), "{error}");
+    }
+
+    #[test]
+    fn the_newest_installed_version_is_used() {
+        let root = tempfile::tempdir().unwrap();
+        for version in ["13", "15", "notes"] {
+            let bin = root.path().join(version).join("bin");
+            std::fs::create_dir_all(&bin).unwrap();
+            std::fs::write(bin.join("initdb"), "").unwrap();
+            std::fs::write(bin.join("pg_ctl"), "").unwrap();
+        }
+        assert_eq!(find_bin_dir_in(None, root.path()).unwrap(), root.path().join("15").join("bin"));
     }
 }
