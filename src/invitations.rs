@@ -47,6 +47,8 @@ pub struct Invitation {
     pub external_report_url: Option<String>,
     pub answers: Option<serde_json::Value>,
     pub perform_as: Option<String>,
+    /// Why the invite email has not gone out yet, while it has not.
+    pub email_error: Option<String>,
 }
 
 impl Invitation {
@@ -68,7 +70,8 @@ macro_rules! select_invitation {
             "SELECT i.id, i.org_id, i.assessment_id, a.name AS assessment_name, a.pass_mark, a.time_limit_minutes,
                     jsonb_array_length(a.questions) > 0 AS built_in, i.opportunity_id, i.candidate_name,
                     i.candidate_email, i.status, i.deadline, i.created_at, i.email_sent_at, i.started_at,
-                    i.completed_at, i.score, i.passed, i.failure_reason, i.external_report_url, i.answers, i.perform_as
+                    i.completed_at, i.score, i.passed, i.failure_reason, i.external_report_url, i.answers, i.perform_as,
+                    i.email_error
              FROM invitations i JOIN assessments a ON a.id = i.assessment_id ",
             $where
         )

@@ -126,7 +126,7 @@ pub async fn report(
     let mut conn = state.db.acquire().await?;
     let inv = invitations::get(&mut conn, user.org_id, id).await?.ok_or(AppError::NotFound)?;
     let extra = sqlx::query!(
-        "SELECT a.questions, i.email_error FROM invitations i JOIN assessments a ON a.id = i.assessment_id WHERE i.id = $1",
+        "SELECT a.questions FROM invitations i JOIN assessments a ON a.id = i.assessment_id WHERE i.id = $1",
         id
     )
     .fetch_one(&mut *conn)
@@ -162,5 +162,6 @@ pub async fn report(
     };
     let chrome = Chrome::new(&state, Some(&user), &csrf, "invitations").await?;
     let lever_url = crate::lever::candidate_url(&state.settings.lever.api_url, &inv.opportunity_id);
-    render(&Report { chrome, inv, result, answers, duration_minutes, email_error: extra.email_error, lever_url })
+    let email_error = inv.email_error.clone().filter(|_| inv.email_sent_at.is_none());
+    render(&Report { chrome, inv, result, answers, duration_minutes, email_error, lever_url })
 }

@@ -344,12 +344,16 @@ pub struct FailedJob {
     pub payload: serde_json::Value,
 }
 
-/// An organization's failed jobs, newest first.
+/// An organization's failed jobs, newest first. Jobs that do not talk to Lever (emails,
+/// closing invitations) carry no `org_id` column, so they are found through their payload.
 pub async fn failed_jobs(pool: &PgPool, org_id: Uuid) -> sqlx::Result<Vec<FailedJob>> {
     sqlx::query_as!(
         FailedJob,
         "SELECT id, kind, attempts, last_error, finished_at, payload FROM jobs
-         WHERE org_id = $1 AND state = 'failed' ORDER BY finished_at DESC LIMIT 200",
+         WHERE state = 'failed' AND (org_id = $1 OR (org_id IS NULL AND (
+                   payload->>'org_id' = $1::text
+                   OR payload->>'invitation_id' IN (SELECT id::text FROM invitations WHERE org_id = $1))))
+         ORDER BY finished_at DESC LIMIT 200",
         org_id
     )
     .fetch_all(pool)
@@ -361,7 +365,9 @@ pub async fn failed_jobs(pool: &PgPool, org_id: Uuid) -> sqlx::Result<Vec<Failed
 pub async fn retry_failed(pool: &PgPool, org_id: Uuid, id: i64, now: DateTime<Utc>) -> sqlx::Result<bool> {
     let retried = sqlx::query!(
         "UPDATE jobs SET state = 'queued', attempts = 0, run_at = $3, finished_at = NULL
-         WHERE id = $1 AND org_id = $2 AND state = 'failed'",
+         WHERE id = $1 AND state = 'failed' AND (org_id = $2 OR (org_id IS NULL AND (
+                   payload->>'org_id' = $2::text
+                   OR payload->>'invitation_id' IN (SELECT id::text FROM invitations WHERE org_id = $2))))",
         id,
         org_id,
         now,

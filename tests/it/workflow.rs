@@ -489,6 +489,41 @@ async fn email_failures_are_retried_and_a_refused_address_is_explained_in_lever(
 }
 
 #[tokio::test]
+async fn an_invite_email_that_never_goes_out_is_explained_and_can_be_retried() {
+    let (app, org) = setup().await;
+    app.smtp.reject_next(<fulcrum::jobs::kinds::email::SendEmail as fulcrum::jobs::Job>::MAX_ATTEMPTS as usize);
+    app.add_candidate(ACCOUNT, "opp-m3", "m3@candidates.test", Some("post-1"), &[]);
+    app.move_candidate(&org, ACCOUNT, "opp-m3", ASSESS_STAGE).await;
+    // Each retry waits out its backoff on the tests' clock.
+    eventually("the email job gives up", WAIT, || async {
+        app.clock().advance(chrono::Duration::minutes(15));
+        app.wake_workers().await;
+        let state: Option<String> = sqlx::query_scalar("SELECT state FROM jobs WHERE kind = 'send_email'")
+            .fetch_optional(&app.db)
+            .await
+            .unwrap();
+        state.as_deref() == Some("failed")
+    })
+    .await;
+    tags_become(&app, "opp-m3", &["Fulcrum: Error"]).await;
+    eventually("the error note", WAIT, || async { !notes(&app, "opp-m3").is_empty() }).await;
+    assert!(notes(&app, "opp-m3")[0].contains("could not be sent"), "{:?}", notes(&app, "opp-m3"));
+    assert!(app.smtp.messages().is_empty());
+
+    let admin = app.signed_in(&org.admin_email).await;
+    let dashboard = admin.get("/app").await;
+    assert!(dashboard.text("#invitations tbody tr").contains("not sent yet"));
+    let jobs = admin.get("/app/jobs").await;
+    assert!(jobs.text("#failed-jobs").contains("Send an email"), "the admin sees it: {}", jobs.text("main"));
+    let retry = jobs.attr("#failed-jobs form", "action").expect("a Retry button");
+    assert_eq!(admin.post_form(&retry, &[]).await.status, 303);
+    // The mail server takes it now: the candidate is invited after all, and the Error goes.
+    app.smtp.wait_for(1, WAIT).await;
+    tags_become(&app, "opp-m3", &["Fulcrum: Candidate Invited"]).await;
+    app.settle().await;
+}
+
+#[tokio::test]
 async fn a_missing_lever_permission_is_explained_on_the_candidate() {
     let app = spawn_app().await;
     app.seed_account(ACCOUNT);

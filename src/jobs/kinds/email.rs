@@ -51,7 +51,7 @@ impl Job for SendEmail {
     async fn run(self, ctx: JobContext) -> Result<(), JobError> {
         let state = &ctx.state;
         match self {
-            Self::Invite { invitation_id } => invite(state, invitation_id).await,
+            Self::Invite { invitation_id } => invite(state, invitation_id, ctx.attempt >= Self::MAX_ATTEMPTS).await,
             Self::Reminder { invitation_id } => reminder(state, invitation_id).await,
             Self::ResultReady { invitation_id } => result_ready(state, invitation_id).await,
             Self::ReconnectNeeded { org_id } => {
@@ -128,7 +128,9 @@ impl InviteRow {
     }
 }
 
-async fn invite(state: &AppState, id: Uuid) -> Result<(), JobError> {
+/// Sends the invite. On the `last` attempt a failure that could still pass is explained on
+/// the candidate in Lever too: until an admin retries, nobody is invited.
+async fn invite(state: &AppState, id: Uuid, last: bool) -> Result<(), JobError> {
     let Some(row) = load(state, id).await? else { return Ok(()) };
     if row.email_sent_at.is_some() || row.status != "invited" {
         return Ok(());
@@ -171,6 +173,23 @@ async fn invite(state: &AppState, id: Uuid) -> Result<(), JobError> {
             sqlx::query!("UPDATE invitations SET email_error = $2 WHERE id = $1", id, e.to_string())
                 .execute(&mut *tx)
                 .await?;
+            if last {
+                let note = ErrorNote {
+                    org_id: row.org_id,
+                    opportunity_id: row.opportunity_id.clone(),
+                    reference: format!("invite-{id}-unsent"),
+                    why: format!(
+                        "The invite email to {} could not be sent after {} attempts: {e}.",
+                        row.candidate_email,
+                        SendEmail::MAX_ATTEMPTS
+                    ),
+                    fix: format!(
+                        "An admin checks {brand}'s mail settings, then clicks Retry on the Jobs page in {brand}.",
+                        brand = state.settings.brand
+                    ),
+                };
+                jobs::enqueue(&mut tx, &note, state.clock.now()).await?;
+            }
         }
     }
     tx.commit().await?;
