@@ -117,11 +117,11 @@ pub fn check(subject: &str, body: &str) -> Vec<(&'static str, String)> {
         }
         let unknown = unknown_placeholders(template);
         for (name, near) in &unknown {
-            let hint = near.map(|p| format!("; did you mean {{{{{p}}}}}?")).unwrap_or_else(|| ".".into());
-            problems.push((
-                field,
-                format!("{{{{{name}}}}} is not a placeholder{hint} The placeholders are {}", placeholder_list()),
-            ));
+            let hint = match near {
+                Some(p) => format!("did you mean {{{{{p}}}}}?"),
+                None => format!("the placeholders are {}", placeholder_list()),
+            };
+            problems.push((field, format!("{{{{{name}}}}} is not a placeholder; {hint}")));
         }
         if !unknown.is_empty() {
             continue;

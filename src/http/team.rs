@@ -203,6 +203,8 @@ struct ApiKeysPage {
     keys: Vec<ApiKeyRow>,
     new_key: Option<String>,
     error: Option<String>,
+    /// The name typed for a new key, kept when it is refused.
+    name: String,
 }
 
 #[derive(Deserialize)]
@@ -217,6 +219,7 @@ async fn api_keys(
     csrf: &CsrfToken,
     new_key: Option<String>,
     error: Option<String>,
+    name: &str,
 ) -> AppResult<ApiKeysPage> {
     let keys = sqlx::query_as!(
         ApiKeyRow,
@@ -227,11 +230,11 @@ async fn api_keys(
     .fetch_all(&state.db)
     .await?;
     let chrome = Chrome::new(state, Some(&admin.0), csrf, "api-keys").await?;
-    Ok(ApiKeysPage { chrome, keys, new_key, error })
+    Ok(ApiKeysPage { chrome, keys, new_key, error, name: name.to_string() })
 }
 
 pub async fn api_keys_page(State(state): State<AppState>, admin: AdminUser, csrf: CsrfToken) -> AppResult<Response> {
-    render(&api_keys(&state, &admin, &csrf, None, None).await?)
+    render(&api_keys(&state, &admin, &csrf, None, None, "").await?)
 }
 
 pub async fn create_api_key(
@@ -243,7 +246,7 @@ pub async fn create_api_key(
     let name = form.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         let error = Some("Give the key a name of at most 100 characters, e.g. \"Grading engine\".".into());
-        let page = api_keys(&state, &admin, &csrf, None, error).await?;
+        let page = api_keys(&state, &admin, &csrf, None, error, name).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
     }
     // Names tell keys apart; a repeated name is most often the same form sent twice (a reload).
@@ -258,12 +261,12 @@ pub async fn create_api_key(
     if taken {
         let error =
             Some(format!("A key named \"{name}\" already exists. Choose another name, or revoke that key first."));
-        let page = api_keys(&state, &admin, &csrf, None, error).await?;
+        let page = api_keys(&state, &admin, &csrf, None, error, name).await?;
         return Ok((StatusCode::CONFLICT, render(&page)?).into_response());
     }
     let mut conn = state.db.acquire().await?;
     let (_, key) = orgs::create_api_key(&mut conn, admin.0.org_id, name, Some(admin.0.id)).await?;
-    render(&api_keys(&state, &admin, &csrf, Some(key), None).await?)
+    render(&api_keys(&state, &admin, &csrf, Some(key), None, "").await?)
 }
 
 pub async fn revoke_api_key(

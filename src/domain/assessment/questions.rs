@@ -58,11 +58,8 @@ impl Questions {
     /// Reads the plain-text format (or, pasted from the API, its JSON list); each problem
     /// cites its question by number.
     pub fn from_text(text: &str) -> Result<Self, Vec<FieldError>> {
-        if text.trim_start().starts_with('[') {
-            let questions: Vec<Question> = serde_json::from_str(text).map_err(|e| {
-                vec![FieldError::new(FIELD, format!("The questions look like JSON but cannot be read: {e}."))]
-            })?;
-            return Self::parse(questions);
+        if text.trim_start().starts_with(['[', '{']) {
+            return Self::from_json(text);
         }
         let blocks = blocks(text);
         if blocks.len() > MAX_QUESTIONS {
@@ -73,6 +70,28 @@ impl Questions {
 
     pub fn as_slice(&self) -> &[Question] {
         &self.0
+    }
+}
+
+impl Questions {
+    /// A JSON list of questions (or one question), each read and checked on its own so
+    /// every broken one is named.
+    fn from_json(text: &str) -> Result<Self, Vec<FieldError>> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            vec![FieldError::new(FIELD, format!("The questions look like JSON but cannot be read: {e}."))]
+        })?;
+        let items = match value {
+            serde_json::Value::Array(items) => items,
+            one => vec![one],
+        };
+        if items.len() > MAX_QUESTIONS {
+            return Err(vec![too_many(items.len())]);
+        }
+        let read = |item| {
+            serde_json::from_value::<Question>(item)
+                .map_err(|e| format!("{e}; a question is {{\"prompt\": …, \"choices\": […], \"answer\": <index>}}"))
+        };
+        all_or_problems(items.into_iter().map(|item| read(item).and_then(check)))
     }
 }
 
@@ -245,8 +264,15 @@ mod tests {
     fn the_apis_json_can_be_pasted_too() {
         let json = r#"[{"prompt": "What is 2 + 2?", "choices": ["3", "4"], "answer": 1}]"#;
         assert_eq!(Questions::from_text(json).unwrap().as_slice(), [q("What is 2 + 2?", &["3", "4"], 1)]);
-        let broken = Questions::from_text(r#"[{"prompt": "x"}]"#).unwrap_err();
-        assert!(broken[0].message.starts_with("The questions look like JSON but cannot be read"), "{broken:?}");
+        let broken = Questions::from_text(r#"[{"prompt": "x"}, {"prompt": "y", "choices": ["a", "b"], "answer": -1}]"#);
+        let messages: Vec<String> = broken.unwrap_err().into_iter().map(|e| e.message).collect();
+        assert_eq!(messages.len(), 2, "each broken question is named: {messages:?}");
+        assert!(messages[0].starts_with("Question 1: missing field `choices`"), "{messages:?}");
+        assert!(messages[1].starts_with("Question 2: "), "{messages:?}");
+        let unreadable = Questions::from_text("[{").unwrap_err();
+        assert!(unreadable[0].message.starts_with("The questions look like JSON but cannot be read"), "{unreadable:?}");
+        let one = Questions::from_text(r#"{"prompt": "2 + 2?", "choices": ["3", "4"], "answer": 1}"#).unwrap();
+        assert_eq!(one.as_slice().len(), 1, "a single question need not be in a list");
     }
 
     #[test]
