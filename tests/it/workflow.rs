@@ -157,6 +157,21 @@ async fn the_candidate_starts_and_submits_and_lever_gets_tags_and_one_feedback_f
     assert!(again.exists("#done"));
     let score: i32 = sqlx::query_scalar("SELECT score FROM invitations").fetch_one(&app.db).await.unwrap();
     assert_eq!(score, 67);
+
+    // Moved into the stage again later: the assessment is taken once; Lever is told why.
+    let mails = app.smtp.messages().len();
+    app.lever.move_to_stage(ACCOUNT, "opp-4", SCREEN_STAGE, RECRUITER);
+    app.move_candidate(&org, ACCOUNT, "opp-4", ASSESS_STAGE).await;
+    tags_become(&app, "opp-4", &["Fulcrum: Error"]).await;
+    app.settle().await;
+    assert!(
+        notes(&app, "opp-4").iter().any(|n| n.contains("has already taken Backend Engineer")),
+        "{:?}",
+        notes(&app, "opp-4")
+    );
+    assert_eq!(app.smtp.messages().len(), mails, "no second invite");
+    let invitations: i64 = sqlx::query_scalar("SELECT count(*) FROM invitations").fetch_one(&app.db).await.unwrap();
+    assert_eq!(invitations, 1);
 }
 
 #[tokio::test]

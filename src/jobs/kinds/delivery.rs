@@ -154,9 +154,13 @@ async fn decide(state: &AppState, api: &mut Api<'_>, event: &Event) -> Result<St
     let (mut invited, mut open) = (Vec::new(), Vec::new());
     for id in &resolved.invite {
         let a = assessments.iter().find(|a| a.id == *id).expect("resolved from this list");
+        // An invitation that is open, or was completed: a candidate takes an assessment once
+        // (only an expired or cancelled one may be sent again).
         let live = sqlx::query!(
-            "SELECT stage_entered_at, deadline, created_at FROM invitations
-             WHERE org_id = $1 AND opportunity_id = $2 AND assessment_id = $3 AND status IN ('invited', 'started')",
+            "SELECT stage_entered_at, deadline, created_at, completed_at FROM invitations
+             WHERE org_id = $1 AND opportunity_id = $2 AND assessment_id = $3
+               AND status IN ('invited', 'started', 'completed')
+             ORDER BY created_at DESC LIMIT 1",
             api.org_id,
             opportunity.id,
             a.id
@@ -166,7 +170,12 @@ async fn decide(state: &AppState, api: &mut Api<'_>, event: &Event) -> Result<St
         match live {
             // The same move reported twice (e.g. Application Created and Stage Change).
             Some(l) if l.stage_entered_at.is_some() && l.stage_entered_at == entered => {}
-            Some(l) => open.push((a.name.clone(), l.created_at, l.deadline)),
+            Some(l) => open.push(Earlier {
+                assessment: a.name.clone(),
+                sent: l.created_at,
+                deadline: l.deadline,
+                completed: l.completed_at,
+            }),
             None => {
                 let new = NewInvitation {
                     org_id: api.org_id,
@@ -221,6 +230,14 @@ async fn remember_status_tags(state: &AppState, org_id: Uuid, opportunity: &Oppo
     Ok(())
 }
 
+/// An earlier invitation to the same assessment that stands in the way of a new one.
+struct Earlier {
+    assessment: String,
+    sent: chrono::DateTime<chrono::Utc>,
+    deadline: chrono::DateTime<chrono::Utc>,
+    completed: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// Why a candidate was not invited, with the fix.
 enum Problem {
     NoTag { seen: Vec<String>, near: Vec<(String, String)> },
@@ -228,7 +245,7 @@ enum Problem {
     Inactive(Vec<String>),
     NoEmail,
     Archived,
-    AlreadyInvited(Vec<(String, chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>),
+    AlreadyInvited(Vec<Earlier>),
     Permission(String),
 }
 
@@ -288,23 +305,43 @@ impl Problem {
                 "The candidate is archived in Lever, so no assessment was sent.".into(),
                 "Unarchive the candidate in Lever, then move them into the stage again.".into(),
             ),
-            Self::AlreadyInvited(open) => {
-                let list: Vec<String> = open
-                    .iter()
-                    .map(|(name, sent, deadline)| {
-                        format!(
-                            "{name} (sent {}, valid until {})",
-                            sent.format("%Y-%m-%d"),
-                            deadline.format("%Y-%m-%d %H:%M UTC")
-                        )
-                    })
-                    .collect();
-                (
-                    format!("The candidate already has an open invitation: {}.", list.join("; ")),
+            Self::AlreadyInvited(earlier) => {
+                let (done, open): (Vec<&Earlier>, Vec<&Earlier>) = earlier.iter().partition(|e| e.completed.is_some());
+                let mut why = Vec::new();
+                if !open.is_empty() {
+                    let list: Vec<String> = open
+                        .iter()
+                        .map(|e| {
+                            format!(
+                                "{} (sent {}, valid until {})",
+                                e.assessment,
+                                e.sent.format("%Y-%m-%d"),
+                                e.deadline.format("%Y-%m-%d %H:%M UTC")
+                            )
+                        })
+                        .collect();
+                    why.push(format!("The candidate already has an open invitation: {}.", list.join("; ")));
+                }
+                if !done.is_empty() {
+                    let list: Vec<String> = done
+                        .iter()
+                        .filter_map(|e| {
+                            Some(format!("{} (completed {})", e.assessment, e.completed?.format("%Y-%m-%d")))
+                        })
+                        .collect();
+                    why.push(format!("The candidate has already taken {}.", list.join("; ")));
+                }
+                let fix = if open.is_empty() {
+                    format!(
+                        "Nothing to do: a candidate takes each assessment once, and the result is on the candidate's \
+                         feedback. For another attempt, tag a different {brand} assessment."
+                    )
+                } else {
                     "Wait until it is completed or expires; a new invitation is sent when the candidate is moved into the \
-                     stage after that."
-                        .into(),
-                )
+                     stage after it expired."
+                        .into()
+                };
+                (why.join(" "), fix)
             }
             Self::Permission(detail) => (
                 format!("{brand} is missing a Lever permission: {detail}."),
