@@ -12,6 +12,8 @@ use super::{
     layout::{Chrome, render},
     session::AdminUser,
 };
+use uuid::Uuid;
+
 use crate::{
     app::AppState,
     jobs::{self, FailedJob},
@@ -33,8 +35,15 @@ struct Failed {
     about: Option<(String, Option<String>)>,
 }
 
+/// The invitation a job concerns, as the jobs page names it.
+struct Concerned {
+    id: Uuid,
+    opportunity_id: String,
+    who: String,
+}
+
 impl Failed {
-    fn new(state: &AppState, job: FailedJob) -> Self {
+    fn new(state: &AppState, job: FailedJob, invitations: &[Concerned]) -> Self {
         let what = match job.kind.as_str() {
             "handle_delivery" => "Handle a webhook delivery from Lever",
             "lever_sync_opportunity" => "Update the candidate's tags, notes and feedback in Lever",
@@ -49,8 +58,13 @@ impl Failed {
             _ => "Background work",
         };
         let text = |key: &str| job.payload[key].as_str().map(str::to_string);
-        let about = if let Some(id) = text("invitation_id") {
-            Some(("Invitation report".to_string(), Some(format!("/app/invitations/{id}"))))
+        // The job's own invitation, else the opportunity's newest.
+        let invitation = invitations
+            .iter()
+            .find(|i| text("invitation_id") == Some(i.id.to_string()))
+            .or_else(|| invitations.iter().find(|i| text("opportunity_id").as_deref() == Some(&i.opportunity_id)));
+        let about = if let Some(inv) = invitation {
+            Some((format!("{}: the report", inv.who), Some(format!("/app/invitations/{}", inv.id))))
         } else if let Some(id) = text("opportunity_id") {
             let link = crate::lever::candidate_url(&state.settings.lever.api_url, &id);
             Some((format!("Lever opportunity {id}"), link))
@@ -63,9 +77,28 @@ impl Failed {
     }
 }
 
+/// The invitations the failed jobs concern, newest first.
+async fn concerned(state: &AppState, org_id: Uuid, jobs: &[FailedJob]) -> sqlx::Result<Vec<Concerned>> {
+    let text = |key: &str| jobs.iter().filter_map(|j| j.payload[key].as_str().map(str::to_string)).collect::<Vec<_>>();
+    let ids: Vec<Uuid> = text("invitation_id").iter().filter_map(|id| id.parse().ok()).collect();
+    sqlx::query_as!(
+        Concerned,
+        r#"SELECT id, opportunity_id,
+                  CASE WHEN candidate_name = '' THEN candidate_email ELSE candidate_name END AS "who!"
+           FROM invitations WHERE org_id = $1 AND (id = ANY($2) OR opportunity_id = ANY($3))
+           ORDER BY created_at DESC"#,
+        org_id,
+        &ids,
+        &text("opportunity_id"),
+    )
+    .fetch_all(&state.db)
+    .await
+}
+
 pub async fn page(State(state): State<AppState>, AdminUser(user): AdminUser, csrf: CsrfToken) -> AppResult<Response> {
-    let failed =
-        jobs::failed_jobs(&state.db, user.org_id).await?.into_iter().map(|job| Failed::new(&state, job)).collect();
+    let failed_jobs = jobs::failed_jobs(&state.db, user.org_id).await?;
+    let invitations = concerned(&state, user.org_id, &failed_jobs).await?;
+    let failed = failed_jobs.into_iter().map(|job| Failed::new(&state, job, &invitations)).collect();
     let counts = sqlx::query!(
         r#"SELECT state AS "state!", count(*) AS "count!" FROM jobs WHERE org_id = $1
            AND state IN ('queued', 'running', 'paused') GROUP BY state ORDER BY state"#,

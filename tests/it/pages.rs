@@ -175,9 +175,11 @@ async fn failed_jobs_say_what_they_were_for_and_whom_they_concern() {
     invited(&app, &org, "opp-7").await;
     app.settle().await;
     let invitation: uuid::Uuid = sqlx::query_scalar("SELECT id FROM invitations").fetch_one(&app.db).await.unwrap();
-    for (kind, payload) in [
-        ("lever_sync_opportunity", serde_json::json!({"org_id": org.id, "opportunity_id": "opp-7"})),
-        ("send_email", serde_json::json!({"type": "reminder", "invitation_id": invitation})),
+    // Lever work carries the organization; emails do not (they need no Lever account).
+    for (kind, payload, org_id) in [
+        ("lever_sync_opportunity", serde_json::json!({"org_id": org.id, "opportunity_id": "opp-7"}), Some(org.id)),
+        ("lever_sync_opportunity", serde_json::json!({"org_id": org.id, "opportunity_id": "opp-x"}), Some(org.id)),
+        ("send_email", serde_json::json!({"type": "reminder", "invitation_id": invitation}), None),
     ] {
         sqlx::query(
             "INSERT INTO jobs (kind, payload, org_id, state, attempts, max_attempts, run_at, finished_at, last_error)
@@ -185,7 +187,7 @@ async fn failed_jobs_say_what_they_were_for_and_whom_they_concern() {
         )
         .bind(kind)
         .bind(payload)
-        .bind(org.id)
+        .bind(org_id)
         .execute(&app.db)
         .await
         .unwrap();
@@ -193,11 +195,17 @@ async fn failed_jobs_say_what_they_were_for_and_whom_they_concern() {
     let admin = app.signed_in(&org.admin_email).await;
     let page = admin.get("/app/jobs").await;
     let rows = page.texts("#failed-jobs td.what");
-    assert!(
-        rows.iter().any(|r| r.contains("Update the candidate's tags") && r.contains("Lever opportunity opp-7")),
-        "{rows:?}"
-    );
-    assert!(rows.iter().any(|r| r.contains("Send an email")), "{rows:?}");
-    let report = page.texts("#failed-jobs td.what a").iter().any(|t| t == "Invitation report");
-    assert!(report, "the reminder links to the invitation's report");
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    let report = format!("/app/invitations/{invitation}");
+    let row = |what: &str, about: &str| rows.iter().any(|r| r.contains(what) && r.contains(about));
+    assert!(row("Update the candidate's tags", "Ada Lovelace: the report"), "{rows:?}");
+    assert!(row("Send an email", "Ada Lovelace: the report"), "{rows:?}");
+    assert!(row("Update the candidate's tags", "Lever opportunity opp-x"), "no invitation: the Lever id: {rows:?}");
+    let links = page.texts("#failed-jobs td.what a");
+    assert_eq!(links.len(), 2, "{links:?}");
+    assert!(page.attr("#failed-jobs td.what a", "href").is_some_and(|href| href == report));
+    // Another organization sees none of them.
+    let other = app.create_org("Globex").await;
+    let stranger = app.signed_in(&other.admin_email).await;
+    assert!(stranger.get("/app/jobs").await.exists("#no-failures"));
 }
