@@ -44,17 +44,18 @@ struct Concerned {
 
 impl Failed {
     fn new(state: &AppState, job: FailedJob, invitations: &[Concerned]) -> Self {
+        use crate::jobs::{Job, kinds::*};
         let what = match job.kind.as_str() {
-            "handle_delivery" => "Handle a webhook delivery from Lever",
-            "lever_sync_opportunity" => "Update the candidate's tags, notes and feedback in Lever",
-            "lever_error_note" => "Explain an error on the candidate in Lever",
-            "send_email" => "Send an email",
-            "close_invitation" => "Close an invitation at its deadline or time limit",
-            "lever_refresh_stages" => "Read the stage list from Lever",
-            "lever_feedback_template" => "Create the feedback form template in Lever",
-            "lever_create_webhooks" => "Create the webhooks in Lever",
-            "lever_disconnect" => "Disconnect Lever",
-            "lever_keepalive" => "Keep the Lever connection alive",
+            delivery::HandleDelivery::KIND => "Handle a webhook delivery from Lever",
+            sync::SyncOpportunity::KIND => "Update the candidate's tags, notes and feedback in Lever",
+            error_note::ErrorNote::KIND => "Explain an error on the candidate in Lever",
+            email::SendEmail::KIND => "Send an email",
+            close::CloseInvitation::KIND => "Close an invitation at its deadline or time limit",
+            lever_setup::RefreshStages::KIND => "Read the stage list from Lever",
+            lever_setup::EnsureFeedbackTemplate::KIND => "Create the feedback form template in Lever",
+            lever_setup::CreateWebhooks::KIND => "Create the webhooks in Lever",
+            lever_setup::Disconnect::KIND => "Disconnect Lever",
+            keepalive::KeepAlive::KIND => "Keep the Lever connection alive",
             _ => "Background work",
         };
         let text = |key: &str| job.payload[key].as_str().map(str::to_string);
@@ -68,7 +69,7 @@ impl Failed {
         } else if let Some(id) = text("opportunity_id") {
             let link = crate::lever::candidate_url(&state.settings.lever.api_url, &id);
             Some((format!("Lever opportunity {id}"), link))
-        } else if job.kind == "handle_delivery" {
+        } else if job.kind == delivery::HandleDelivery::KIND {
             Some(("See the delivery log".to_string(), Some("/app/deliveries".to_string())))
         } else {
             None

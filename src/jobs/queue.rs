@@ -347,14 +347,20 @@ pub struct FailedJob {
 /// An organization's failed jobs, newest first. Jobs that do not talk to Lever (emails,
 /// closing invitations) carry no `org_id` column, so they are found through their payload.
 pub async fn failed_jobs(pool: &PgPool, org_id: Uuid) -> sqlx::Result<Vec<FailedJob>> {
+    failed(pool, org_id, None).await
+}
+
+/// The organization's failed jobs, or only job `only` if it is one of them.
+async fn failed(pool: &PgPool, org_id: Uuid, only: Option<i64>) -> sqlx::Result<Vec<FailedJob>> {
     sqlx::query_as!(
         FailedJob,
         "SELECT id, kind, attempts, last_error, finished_at, payload FROM jobs
-         WHERE state = 'failed' AND (org_id = $1 OR (org_id IS NULL AND (
+         WHERE state = 'failed' AND ($2::bigint IS NULL OR id = $2) AND (org_id = $1 OR (org_id IS NULL AND (
                    payload->>'org_id' = $1::text
                    OR payload->>'invitation_id' IN (SELECT id::text FROM invitations WHERE org_id = $1))))
          ORDER BY finished_at DESC LIMIT 200",
-        org_id
+        org_id,
+        only,
     )
     .fetch_all(pool)
     .await
@@ -363,13 +369,13 @@ pub async fn failed_jobs(pool: &PgPool, org_id: Uuid) -> sqlx::Result<Vec<Failed
 /// Queues a failed job again with fresh attempts. False if it is not this organization's
 /// failed job.
 pub async fn retry_failed(pool: &PgPool, org_id: Uuid, id: i64, now: DateTime<Utc>) -> sqlx::Result<bool> {
+    if failed(pool, org_id, Some(id)).await?.is_empty() {
+        return Ok(false);
+    }
     let retried = sqlx::query!(
-        "UPDATE jobs SET state = 'queued', attempts = 0, run_at = $3, finished_at = NULL
-         WHERE id = $1 AND state = 'failed' AND (org_id = $2 OR (org_id IS NULL AND (
-                   payload->>'org_id' = $2::text
-                   OR payload->>'invitation_id' IN (SELECT id::text FROM invitations WHERE org_id = $2))))",
+        "UPDATE jobs SET state = 'queued', attempts = 0, run_at = $2, finished_at = NULL
+         WHERE id = $1 AND state = 'failed'",
         id,
-        org_id,
         now,
     )
     .execute(pool)
