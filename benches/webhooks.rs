@@ -20,7 +20,7 @@ use std::{
 };
 
 use fulcrum::{
-    app::AppState,
+    app::App,
     clock::Clock,
     config::Settings,
     crypto::Cipher,
@@ -76,12 +76,12 @@ fn cpus() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-async fn synchronous_commit(state: &AppState) -> String {
+async fn synchronous_commit(state: &App) -> String {
     sqlx::query_scalar("SHOW synchronous_commit").fetch_one(&state.db).await.unwrap()
 }
 
 /// The service as `fulcrum serve` runs it, without workers: only intake is measured.
-async fn start_service(database_url: &str) -> (String, CancellationToken, AppState) {
+async fn start_service(database_url: &str) -> (String, CancellationToken, App) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let data_dir = std::env::temp_dir().join(format!("fulcrum-bench-{}", std::process::id()));
@@ -97,21 +97,21 @@ async fn start_service(database_url: &str) -> (String, CancellationToken, AppSta
     let db = fulcrum::db::pool(database_url, settings.database.max_connections, settings.database.acquire_timeout_ms)
         .unwrap();
     let cipher = Cipher::from_settings(&settings).unwrap();
-    let state = AppState::new(settings, db, cipher, Clock::default()).unwrap();
+    let state = App::new(settings, db, cipher, Clock::default()).unwrap();
     let shutdown = CancellationToken::new();
-    tokio::spawn(fulcrum::http::serve(state.clone(), listener, shutdown.clone()));
+    tokio::spawn(fulcrum::http::serve(state.web(), listener, shutdown.clone()));
     (url, shutdown, state)
 }
 
 /// An organization with a Candidate Stage Change signature token; returns its webhook key.
-async fn configure_org(state: &AppState) -> String {
+async fn configure_org(state: &App) -> String {
     let hash = fulcrum::orgs::hash_password("bench password 1234").unwrap();
     let email = EmailAddress::parse("admin@bench.test").unwrap();
     let mut tx = state.db.begin().await.unwrap();
     let org = fulcrum::orgs::create_org(&mut tx, "Bench", &email, &hash).await.unwrap();
     tx.commit().await.unwrap();
     let change = settings::Change { stage_change_token: Some(Some(SIGNATURE_TOKEN.into())), ..Default::default() };
-    settings::apply(state, org.org_id, &change).await.unwrap();
+    settings::apply(&state.lever, org.org_id, &change).await.unwrap();
     sqlx::query_scalar("SELECT webhook_key FROM organizations WHERE id = $1")
         .bind(org.org_id)
         .fetch_one(&state.db)

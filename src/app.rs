@@ -1,58 +1,73 @@
-//! What every handler and job shares ([`AppState`]), and the two ways of running Fulcrum:
-//! `serve` (HTTP and workers) and `worker` (workers only).
+//! The composition root: builds every long-lived part once ([`App`]) and hands each layer
+//! the narrow handles it needs — the web layer its `http::AppState`, the workers their
+//! `jobs::Env` — and the two ways of running Fulcrum: `serve` (HTTP and workers) and
+//! `worker` (workers only).
 
-use std::{ops::Deref, sync::Arc};
+use std::sync::Arc;
 
 use anyhow::Context;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use crate::{clock::Clock, config::Settings, crypto::Cipher, db, email::Mailer, jobs, lever, metrics::Metrics};
+use crate::{
+    clock::Clock,
+    config::Settings,
+    crypto::Cipher,
+    db,
+    email::Mailer,
+    http,
+    jobs::{self, Env, Handles},
+    lever::Lever,
+    metrics::Metrics,
+};
 
+/// Everything one process shares between its web server and its workers.
 #[derive(Clone)]
-pub struct AppState(Arc<Inner>);
-
-pub struct Inner {
+pub struct App {
     pub settings: Settings,
     pub db: PgPool,
     pub cipher: Cipher,
     pub clock: Clock,
-    pub metrics: Metrics,
-    pub mailer: Mailer,
-    pub lever: lever::Lever,
-    pub webhook_cache: lever::webhook::OrgCache,
+    pub metrics: Arc<Metrics>,
+    pub mailer: Arc<Mailer>,
+    pub lever: Arc<Lever>,
     /// Wakes job workers after commits that queue work in bulk (see `jobs::Wakeup`).
     pub job_wakeup: jobs::Wakeup,
-    /// Stores accepted webhook deliveries in batches (see `http::intake`).
-    pub intake: crate::http::intake::Intake,
 }
 
-impl Deref for AppState {
-    type Target = Inner;
-
-    fn deref(&self) -> &Inner {
-        &self.0
-    }
-}
-
-impl AppState {
+impl App {
     pub fn new(settings: Settings, db: PgPool, cipher: Cipher, clock: Clock) -> anyhow::Result<Self> {
-        let mailer = Mailer::from_settings(&settings)?;
-        let lever = lever::Lever::new(&settings)?;
+        let metrics = Arc::new(Metrics::default());
+        let mailer = Arc::new(Mailer::from_settings(&settings)?);
+        let lever = Arc::new(Lever::new(&settings, db.clone(), cipher.clone(), metrics.clone())?);
         let job_wakeup = jobs::Wakeup::new(db.clone());
-        let intake = crate::http::intake::Intake::new(db.clone(), clock.clone(), job_wakeup.clone());
-        Ok(Self(Arc::new(Inner {
-            settings,
-            job_wakeup,
-            intake,
-            db,
-            cipher,
-            clock,
-            metrics: Metrics::default(),
-            mailer,
-            lever,
-            webhook_cache: Default::default(),
-        })))
+        Ok(Self { settings, db, cipher, clock, metrics, mailer, lever, job_wakeup })
+    }
+
+    /// The web layer's state.
+    pub fn web(&self) -> http::AppState {
+        http::AppState::new(
+            self.settings.clone(),
+            self.db.clone(),
+            self.cipher.clone(),
+            self.clock.clone(),
+            self.metrics.clone(),
+            self.lever.clone(),
+            self.job_wakeup.clone(),
+        )
+    }
+
+    /// The workers' environment.
+    pub fn jobs(&self) -> Env {
+        Env::new(Handles {
+            settings: self.settings.clone(),
+            db: self.db.clone(),
+            cipher: self.cipher.clone(),
+            clock: self.clock.clone(),
+            metrics: self.metrics.clone(),
+            mailer: self.mailer.clone(),
+            lever: self.lever.clone(),
+        })
     }
 }
 
@@ -72,22 +87,22 @@ pub async fn serve(settings: Settings, with_http: bool) -> anyhow::Result<()> {
 
 async fn run(settings: Settings, database: &db::Database, cipher: Cipher, with_http: bool) -> anyhow::Result<()> {
     db::migrate(&database.pool).await?;
-    let state = AppState::new(settings, database.pool.clone(), cipher, Clock::default())?;
+    let app = App::new(settings, database.pool.clone(), cipher, Clock::default())?;
     let shutdown = CancellationToken::new();
     tokio::spawn(signal_shutdown(shutdown.clone()));
 
-    let workers = jobs::Worker::new(state.clone(), jobs::registry()).spawn(shutdown.clone());
+    let workers = jobs::Worker::new(app.jobs(), jobs::registry()).spawn(shutdown.clone());
     if with_http {
-        let listener = tokio::net::TcpListener::bind(state.settings.server.bind)
-            .await
-            .with_context(|| format!("listening on {}", state.settings.server.bind))?;
-        tracing::info!(address = %listener.local_addr()?, public_url = state.settings.public_url(), "serving");
-        if state.settings.is_production() && !state.settings.public_url().starts_with("https://") {
+        let bind = app.settings.server.bind;
+        let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("listening on {bind}"))?;
+        tracing::info!(address = %listener.local_addr()?, public_url = app.settings.public_url(), "serving");
+        if app.settings.is_production() && !app.settings.public_url().starts_with("https://") {
             tracing::warn!(
-                "FULCRUM_PUBLIC_URL is not https: production cookies are Secure, so browsers keep them only                  over https (or on localhost), and Lever only calls https webhook URLs"
+                "FULCRUM_PUBLIC_URL is not https: production cookies are Secure, so browsers keep them only \
+                 over https (or on localhost), and Lever only calls https webhook URLs"
             );
         }
-        crate::http::serve(state.clone(), listener, shutdown.clone()).await?;
+        http::serve(app.web(), listener, shutdown.clone()).await?;
     }
     shutdown.cancelled().await;
     workers.await.context("the job workers panicked")?;

@@ -1,27 +1,18 @@
-//! Invitations: creating them from a Lever event, and the lifecycle transitions (start,
-//! result, expiry) shared by the candidate pages, the REST API and the jobs. Each
-//! transition queues, in the same transaction, the work it causes: the Lever sync, emails,
-//! the job that closes the invitation when its time is up.
+//! The `invitations` table and the only code that writes it: creating invitations from a
+//! Lever event, and applying the lifecycle transitions decided in `domain::invitation`.
+//! Each transition returns the effects it causes; the caller carries them out in the same
+//! transaction (`jobs::follow_up`), so the work exists exactly when the change does.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+pub use crate::domain::invitation::{ENGINE_GRACE, Effect, InvitationStatus, Outcome, SUBMIT_GRACE, TransitionError};
 use crate::{
-    app::AppState,
-    crypto,
-    jobs::{
-        self,
-        kinds::{close::CloseInvitation, email::SendEmail, sync::SyncOpportunity},
-    },
+    crypto::{self, Cipher},
+    domain::invitation::{self as lifecycle, Facts, Transition},
 };
-
-/// Built-in runner: answers may arrive this long after the time limit (the page submits
-/// itself at the limit, counting from the server's clock; the network takes a moment).
-pub const SUBMIT_GRACE: Duration = Duration::seconds(15);
-/// External engines report results after grading; they get a day past the time limit.
-pub const ENGINE_GRACE: Duration = Duration::hours(24);
 
 #[derive(Clone, Debug, Serialize, sqlx::FromRow)]
 pub struct Invitation {
@@ -35,7 +26,7 @@ pub struct Invitation {
     pub opportunity_id: String,
     pub candidate_name: String,
     pub candidate_email: String,
-    pub status: String,
+    pub status: InvitationStatus,
     pub deadline: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub email_sent_at: Option<DateTime<Utc>>,
@@ -95,7 +86,7 @@ pub async fn lock(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<Invi
 /// Which invitations a list shows; every field optional.
 #[derive(Debug, Default)]
 pub struct Filter<'a> {
-    pub status: Option<&'a str>,
+    pub status: Option<InvitationStatus>,
     pub opportunity_id: Option<&'a str>,
     pub assessment_id: Option<Uuid>,
     pub from: Option<DateTime<Utc>>,
@@ -146,17 +137,24 @@ pub struct NewInvitation<'a> {
     pub delivery_id: Option<i64>,
 }
 
-/// Creates an invitation and queues its email, its reminder and its expiry. `None` when
-/// the candidate already has a live invitation to this assessment.
-pub async fn create(state: &AppState, conn: &mut PgConnection, new: &NewInvitation<'_>) -> sqlx::Result<Option<Uuid>> {
+/// Creates an invitation. `None` when the candidate already has a live invitation to this
+/// assessment; otherwise its id and the effects to carry out (the email, reminder, expiry).
+pub async fn create(
+    conn: &mut PgConnection,
+    cipher: &Cipher,
+    now: DateTime<Utc>,
+    remind_hours: i64,
+    new: &NewInvitation<'_>,
+) -> sqlx::Result<Option<(Uuid, Vec<Effect>)>> {
     let id = Uuid::new_v4();
     let token = crypto::random_token(24);
-    let now = state.clock.now();
     let deadline = now + Duration::days(new.expires_after_days.into());
+    let transition = lifecycle::create(now, deadline, remind_hours);
     let inserted = sqlx::query_scalar!(
         "INSERT INTO invitations (id, org_id, assessment_id, opportunity_id, posting_id, candidate_name, candidate_email,
-                                  token_hash, token_sealed, deadline, perform_as, stage_entered_at, delivery_id, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                                  token_hash, token_sealed, deadline, perform_as, stage_entered_at, delivery_id, created_at,
+                                  status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
          ON CONFLICT (org_id, opportunity_id, assessment_id) WHERE status IN ('invited', 'started') DO NOTHING
          RETURNING id",
         id,
@@ -167,25 +165,17 @@ pub async fn create(state: &AppState, conn: &mut PgConnection, new: &NewInvitati
         new.candidate_name,
         new.candidate_email,
         crypto::hash_token(&token),
-        state.cipher.encrypt(&token, &link_context(id)),
+        cipher.encrypt(&token, &link_context(id)),
         deadline,
         new.perform_as,
         new.stage_entered_at,
         new.delivery_id,
         now,
+        transition.to.unwrap_or(InvitationStatus::Invited) as _,
     )
     .fetch_optional(&mut *conn)
     .await?;
-    if inserted.is_none() {
-        return Ok(None);
-    }
-    jobs::enqueue(conn, &SendEmail::Invite { invitation_id: id }, now).await?;
-    let reminder_at = deadline - Duration::hours(state.settings.email.reminder_hours_before_deadline);
-    if reminder_at > now + Duration::hours(1) {
-        jobs::enqueue_at(conn, &SendEmail::Reminder { invitation_id: id }, reminder_at).await?;
-    }
-    jobs::enqueue_at(conn, &CloseInvitation { invitation_id: id }, deadline).await?;
-    Ok(Some(id))
+    Ok(inserted.map(|id| (id, transition.effects)))
 }
 
 fn link_context(id: Uuid) -> String {
@@ -193,125 +183,139 @@ fn link_context(id: Uuid) -> String {
 }
 
 /// The candidate's link, for emails.
-pub fn link(state: &AppState, sealed: &str, id: Uuid) -> anyhow::Result<String> {
-    let token = state.cipher.decrypt(sealed, &link_context(id))?;
-    Ok(format!("{}/a/{token}", state.settings.public_url()))
+pub fn link(cipher: &Cipher, public_url: &str, sealed: &str, id: Uuid) -> anyhow::Result<String> {
+    let token = cipher.decrypt(sealed, &link_context(id))?;
+    Ok(format!("{public_url}/a/{token}"))
 }
 
-pub fn report_url(state: &AppState, id: Uuid) -> String {
-    format!("{}/app/invitations/{id}", state.settings.public_url())
+pub fn report_url(public_url: &str, id: Uuid) -> String {
+    format!("{public_url}/app/invitations/{id}")
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum TransitionError {
-    #[error("this invitation has expired")]
-    Expired,
-    #[error("this invitation was cancelled")]
-    Cancelled,
-    #[error("this assessment was already submitted")]
-    AlreadyCompleted,
-    #[error("the assessment has not been started")]
-    NotStarted,
-    #[error("a different result was already recorded")]
-    ConflictingResult,
+/// Why a transition did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The invitation's state does not allow it.
+    #[error(transparent)]
+    Refused(#[from] TransitionError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
 }
 
-fn check_open(inv: &Invitation) -> Result<(), TransitionError> {
-    match inv.status.as_str() {
-        "expired" => Err(TransitionError::Expired),
-        "cancelled" => Err(TransitionError::Cancelled),
-        "completed" => Err(TransitionError::AlreadyCompleted),
-        _ => Ok(()),
+impl Invitation {
+    fn facts(&self) -> Facts<'_> {
+        Facts {
+            status: self.status,
+            deadline: self.deadline,
+            time_limit_minutes: self.time_limit_minutes,
+            built_in: self.built_in,
+            recorded: match (self.score, self.passed) {
+                (Some(score), Some(passed)) => Some(Outcome {
+                    score,
+                    passed,
+                    failure_reason: self.failure_reason.as_deref(),
+                    report_url: self.external_report_url.as_deref(),
+                }),
+                _ => None,
+            },
+        }
     }
 }
 
 /// Marks the invitation started (a no-op if it already is). Refused past the deadline.
-pub async fn start(
-    state: &AppState,
-    conn: &mut PgConnection,
-    inv: &Invitation,
-) -> sqlx::Result<Result<(), TransitionError>> {
-    if let Err(e) = check_open(inv) {
-        return Ok(Err(e));
+pub async fn start(conn: &mut PgConnection, inv: &Invitation, now: DateTime<Utc>) -> Result<Vec<Effect>, Error> {
+    let Transition { to, effects } = lifecycle::start(&inv.facts(), now)?;
+    if let Some(to) = to {
+        sqlx::query!("UPDATE invitations SET status = $2, started_at = $3 WHERE id = $1", inv.id, to as _, now)
+            .execute(&mut *conn)
+            .await?;
     }
-    if inv.status == "started" {
-        return Ok(Ok(()));
-    }
-    let now = state.clock.now();
-    if now >= inv.deadline {
-        return Ok(Err(TransitionError::Expired));
-    }
-    sqlx::query!("UPDATE invitations SET status = 'started', started_at = $2 WHERE id = $1", inv.id, now)
-        .execute(&mut *conn)
-        .await?;
-    let close_at =
-        now + Duration::minutes(inv.time_limit_minutes.into()) + if inv.built_in { SUBMIT_GRACE } else { ENGINE_GRACE };
-    jobs::enqueue_at(conn, &CloseInvitation { invitation_id: inv.id }, close_at).await?;
-    sync_later(state, conn, inv).await?;
-    Ok(Ok(()))
-}
-
-pub struct Outcome<'a> {
-    pub score: i32,
-    pub passed: bool,
-    pub failure_reason: Option<&'a str>,
-    pub report_url: Option<&'a str>,
-    pub answers: Option<&'a serde_json::Value>,
+    Ok(effects)
 }
 
 /// Records the result. The same result again is a no-op; a different one is refused.
 pub async fn complete(
-    state: &AppState,
     conn: &mut PgConnection,
     inv: &Invitation,
     outcome: &Outcome<'_>,
-) -> sqlx::Result<Result<(), TransitionError>> {
-    if inv.status == "completed" {
-        let same = inv.score == Some(outcome.score)
-            && inv.passed == Some(outcome.passed)
-            && inv.failure_reason.as_deref() == outcome.failure_reason
-            && inv.external_report_url.as_deref() == outcome.report_url;
-        return Ok(if same { Ok(()) } else { Err(TransitionError::ConflictingResult) });
+    answers: Option<&serde_json::Value>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Effect>, Error> {
+    let Transition { to, effects } = lifecycle::complete(&inv.facts(), outcome)?;
+    if let Some(to) = to {
+        sqlx::query!(
+            "UPDATE invitations SET status = $8, completed_at = $2, started_at = coalesce(started_at, $2),
+                    score = $3, passed = $4, failure_reason = $5, external_report_url = $6, answers = $7
+             WHERE id = $1",
+            inv.id,
+            now,
+            outcome.score,
+            outcome.passed,
+            outcome.failure_reason,
+            outcome.report_url,
+            answers,
+            to as _,
+        )
+        .execute(&mut *conn)
+        .await?;
     }
-    if let Err(e) = check_open(inv) {
-        return Ok(Err(e));
-    }
-    let now = state.clock.now();
-    sqlx::query!(
-        "UPDATE invitations SET status = 'completed', completed_at = $2, started_at = coalesce(started_at, $2),
-                score = $3, passed = $4, failure_reason = $5, external_report_url = $6, answers = $7
-         WHERE id = $1",
-        inv.id,
-        now,
-        outcome.score,
-        outcome.passed,
-        outcome.failure_reason,
-        outcome.report_url,
-        outcome.answers,
-    )
-    .execute(&mut *conn)
-    .await?;
-    jobs::enqueue(conn, &SendEmail::ResultReady { invitation_id: inv.id }, now).await?;
-    sync_later(state, conn, inv).await?;
-    Ok(Ok(()))
+    Ok(effects)
 }
 
 /// Closes an invitation whose time is up.
-pub async fn expire(state: &AppState, conn: &mut PgConnection, inv: &Invitation, reason: &str) -> sqlx::Result<()> {
-    sqlx::query!(
-        "UPDATE invitations SET status = 'expired', completed_at = $2, failure_reason = $3 WHERE id = $1",
-        inv.id,
-        state.clock.now(),
-        reason,
-    )
-    .execute(&mut *conn)
-    .await?;
-    sync_later(state, conn, inv).await
+pub async fn expire(
+    conn: &mut PgConnection,
+    inv: &Invitation,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<Effect>, Error> {
+    let Transition { to, effects } = lifecycle::expire(&inv.facts())?;
+    if let Some(to) = to {
+        sqlx::query!(
+            "UPDATE invitations SET status = $4, completed_at = $2, failure_reason = $3 WHERE id = $1",
+            inv.id,
+            now,
+            reason,
+            to as _,
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(effects)
 }
 
-/// Queues the Lever update for the invitation's opportunity.
-pub async fn sync_later(state: &AppState, conn: &mut PgConnection, inv: &Invitation) -> sqlx::Result<()> {
-    let job = SyncOpportunity { org_id: inv.org_id, opportunity_id: inv.opportunity_id.clone() };
-    jobs::enqueue(conn, &job, state.clock.now()).await?;
+/// Cancels an invitation that cannot go ahead, keeping why.
+pub async fn cancel(conn: &mut PgConnection, inv: &Invitation, why: &str) -> Result<Vec<Effect>, Error> {
+    let Transition { to, effects } = lifecycle::cancel(&inv.facts())?;
+    if let Some(to) = to {
+        sqlx::query!(
+            "UPDATE invitations SET status = $3, email_error = $2, failure_reason = $2 WHERE id = $1",
+            inv.id,
+            why,
+            to as _,
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(effects)
+}
+
+/// The invite email went out.
+pub async fn mark_email_sent(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<()> {
+    sqlx::query!("UPDATE invitations SET email_sent_at = now(), email_error = NULL WHERE id = $1", id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The invite email did not go out yet, and why (shown on the dashboard).
+pub async fn mark_email_failed(conn: &mut PgConnection, id: Uuid, why: &str) -> sqlx::Result<()> {
+    sqlx::query!("UPDATE invitations SET email_error = $2 WHERE id = $1", id, why).execute(conn).await?;
+    Ok(())
+}
+
+/// The reminder went out.
+pub async fn mark_reminded(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<()> {
+    sqlx::query!("UPDATE invitations SET reminder_sent_at = now() WHERE id = $1", id).execute(conn).await?;
     Ok(())
 }

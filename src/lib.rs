@@ -5,6 +5,8 @@
 //! process runs), then `http::routes` (every URL), then `jobs` (the queue).
 
 pub mod app;
+/// Exponential backoff with jitter, for every retry.
+pub mod backoff;
 /// Subcommands of the `fulcrum` binary.
 pub mod cli;
 /// Business time, movable in tests.

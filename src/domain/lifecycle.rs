@@ -1,7 +1,7 @@
 //! The invitation lifecycle as Lever sees it: which stages trigger, which status tag an
 //! opportunity carries, and how a result becomes Lever's 1–4 rating.
 
-use super::resolution::normalize;
+use super::{invitation::InvitationStatus, resolution::normalize};
 
 /// A stage triggers an invitation when the admin picked it, or — when no stage is
 /// picked — when its name starts with the brand word.
@@ -16,6 +16,7 @@ pub fn is_trigger_stage(brand: &str, picked: &[String], stage_id: &str, stage_na
     })
 }
 
+/// An invitation's status as Lever shows it (a cancelled invitation shows nothing).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
     Invited,
@@ -25,13 +26,24 @@ pub enum Status {
 }
 
 impl Status {
-    pub fn parse(status: &str, passed: Option<bool>) -> Option<Self> {
+    pub fn of(status: InvitationStatus, passed: Option<bool>) -> Option<Self> {
         match status {
-            "invited" => Some(Self::Invited),
-            "started" => Some(Self::Started),
-            "completed" => Some(Self::Completed { passed: passed.unwrap_or(false) }),
-            "expired" => Some(Self::Expired),
-            _ => None,
+            InvitationStatus::Invited => Some(Self::Invited),
+            InvitationStatus::Started => Some(Self::Started),
+            InvitationStatus::Completed => Some(Self::Completed { passed: passed.unwrap_or(false) }),
+            InvitationStatus::Expired => Some(Self::Expired),
+            InvitationStatus::Cancelled => None,
+        }
+    }
+
+    /// How reports and dashboards name the result.
+    pub fn label(status: Option<Self>) -> &'static str {
+        match status {
+            Some(Self::Completed { passed: true }) => "Passed",
+            Some(Self::Completed { passed: false }) => "Failed",
+            Some(Self::Expired) => "Expired",
+            Some(Self::Started) => "In progress",
+            Some(Self::Invited) | None => "Not started",
         }
     }
 

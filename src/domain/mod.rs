@@ -3,6 +3,9 @@
 
 pub mod assessment;
 pub mod email;
+pub mod invitation;
 pub mod lifecycle;
 pub mod resolution;
 pub mod scoring;
+pub(crate) mod text_enum;
+pub(crate) use text_enum::text_enum;

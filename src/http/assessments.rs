@@ -18,12 +18,12 @@ use super::{
     session::AdminUser,
 };
 use crate::{
-    app::AppState,
     db::assessments::{self, Assessment, SaveError},
     domain::{
         assessment::{AssessmentForm, DEFAULT_EXPIRES_AFTER_DAYS, FieldError, ValidAssessment, questions_to_text},
         resolution::name_tag,
     },
+    http::AppState,
 };
 
 struct Row {

@@ -19,8 +19,8 @@ use super::{
     session::{self, MaybeUser},
 };
 use crate::{
-    app::AppState,
     domain::email::EmailAddress,
+    http::AppState,
     orgs::{self, NewUserError},
 };
 

@@ -19,9 +19,10 @@ use super::{
     layout::render,
 };
 use crate::{
-    app::AppState,
     domain::scoring::{self, Question},
-    invitations::{self, Invitation, Outcome, SUBMIT_GRACE, TransitionError},
+    http::AppState,
+    invitations::{self, Invitation, InvitationStatus, Outcome, SUBMIT_GRACE, TransitionError},
+    jobs::kinds::follow_up,
 };
 
 /// A question as the candidate sees it: no answer.
@@ -117,11 +118,11 @@ fn shown(loaded: &Loaded) -> Vec<Shown> {
 fn view_for(state: &AppState, loaded: &Loaded) -> View {
     let inv = &loaded.invitation;
     let now = state.clock.now();
-    match inv.status.as_str() {
-        "completed" => View::Done,
-        "expired" | "cancelled" => View::Expired,
-        "invited" if now >= inv.deadline => View::Expired,
-        "invited" => View::Landing,
+    match inv.status {
+        InvitationStatus::Completed => View::Done,
+        InvitationStatus::Expired | InvitationStatus::Cancelled => View::Expired,
+        InvitationStatus::Invited if now >= inv.deadline => View::Expired,
+        InvitationStatus::Invited => View::Landing,
         _ if inv.close_at().is_some_and(|c| now >= c) => View::Expired,
         _ if loaded.questions.is_empty() => View::External,
         _ => View::Questions,
@@ -159,13 +160,18 @@ pub async fn start(
     };
     let mut tx = state.db.begin().await?;
     let inv = invitations::lock(&mut tx, loaded.invitation.id).await?.ok_or(AppError::NotFound)?;
-    match invitations::start(&state, &mut tx, &inv).await? {
-        Ok(()) => {
+    let now = state.clock.now();
+    match invitations::start(&mut tx, &inv, now).await {
+        Ok(effects) => {
+            follow_up(&mut tx, (&inv).into(), &effects, now).await?;
             tx.commit().await?;
             Ok(Redirect::to(&format!("/a/{token}")).into_response())
         }
-        Err(TransitionError::AlreadyCompleted) => respond(page(&state, &csrf, &token, Some(&loaded), View::Done)),
-        Err(_) => respond(page(&state, &csrf, &token, Some(&loaded), View::Expired)),
+        Err(invitations::Error::Refused(TransitionError::AlreadyCompleted)) => {
+            respond(page(&state, &csrf, &token, Some(&loaded), View::Done))
+        }
+        Err(invitations::Error::Refused(_)) => respond(page(&state, &csrf, &token, Some(&loaded), View::Expired)),
+        Err(invitations::Error::Database(e)) => Err(e.into()),
     }
 }
 
@@ -186,17 +192,20 @@ pub async fn submit(
     };
     let mut tx = state.db.begin().await?;
     let inv = invitations::lock(&mut tx, loaded.invitation.id).await?.ok_or(AppError::NotFound)?;
-    match inv.status.as_str() {
-        "completed" => return respond(page(&state, &csrf, &token, Some(&loaded), View::Done)),
-        "started" => {}
+    match inv.status {
+        InvitationStatus::Completed => return respond(page(&state, &csrf, &token, Some(&loaded), View::Done)),
+        InvitationStatus::Started => {}
         // Answers before a start (an old tab, a replayed form): the landing page says what to do.
-        "invited" => return Ok(Redirect::to(&format!("/a/{token}")).into_response()),
-        _ => return respond(page(&state, &csrf, &token, Some(&loaded), View::Expired)),
+        InvitationStatus::Invited => return Ok(Redirect::to(&format!("/a/{token}")).into_response()),
+        InvitationStatus::Expired | InvitationStatus::Cancelled => {
+            return respond(page(&state, &csrf, &token, Some(&loaded), View::Expired));
+        }
     }
     let now = state.clock.now();
     if inv.ends_at().is_some_and(|end| now > end + SUBMIT_GRACE) {
         let reason = "The answers arrived after the time limit.";
-        invitations::expire(&state, &mut tx, &inv, reason).await?;
+        let effects = invitations::expire(&mut tx, &inv, reason, now).await?;
+        follow_up(&mut tx, (&inv).into(), &effects, now).await?;
         tx.commit().await?;
         return respond(page(&state, &csrf, &token, Some(&loaded), View::Expired));
     }
@@ -208,11 +217,14 @@ pub async fn submit(
         passed: result.passed,
         failure_reason: result.failure_reason.as_deref(),
         report_url: None,
-        answers: Some(&recorded),
     };
-    match invitations::complete(&state, &mut tx, &inv, &outcome).await? {
-        Ok(()) | Err(TransitionError::AlreadyCompleted | TransitionError::ConflictingResult) => {}
-        Err(_) => return respond(page(&state, &csrf, &token, Some(&loaded), View::Expired)),
+    match invitations::complete(&mut tx, &inv, &outcome, Some(&recorded), now).await {
+        Ok(effects) => follow_up(&mut tx, (&inv).into(), &effects, now).await?,
+        Err(invitations::Error::Refused(TransitionError::AlreadyCompleted | TransitionError::ConflictingResult)) => {}
+        Err(invitations::Error::Refused(_)) => {
+            return respond(page(&state, &csrf, &token, Some(&loaded), View::Expired));
+        }
+        Err(invitations::Error::Database(e)) => return Err(e.into()),
     }
     tx.commit().await?;
     Ok(Redirect::to(&format!("/a/{token}")).into_response())

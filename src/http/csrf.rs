@@ -12,7 +12,7 @@ use axum::{
 use serde::{Deserialize, de::DeserializeOwned};
 
 use super::{cookies, error::AppError};
-use crate::{app::AppState, crypto};
+use crate::{crypto, http::AppState};
 
 /// The CSRF token for this request, for pages to put in their forms.
 #[derive(Clone, Debug)]

@@ -11,7 +11,7 @@ use super::{
     layout::{Chrome, render},
     session::CurrentUser,
 };
-use crate::app::AppState;
+use crate::http::AppState;
 
 pub struct DeliveryRow {
     pub received_at: DateTime<Utc>,

@@ -17,8 +17,8 @@ use super::{
     session::{AdminUser, CurrentUser},
 };
 use crate::{
-    app::AppState,
     email::templates::{self, Branding, InviteContext, PLACEHOLDERS},
+    http::AppState,
 };
 
 #[derive(Template)]

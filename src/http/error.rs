@@ -92,6 +92,18 @@ impl AppError {
     }
 }
 
+/// A transition the invitation's state refuses is a 409 that says why.
+impl From<crate::invitations::Error> for AppError {
+    fn from(error: crate::invitations::Error) -> Self {
+        match error {
+            crate::invitations::Error::Refused(why) => {
+                Self::Conflict(format!("{}.", crate::http::auth::capitalise(&why.to_string())))
+            }
+            crate::invitations::Error::Database(e) => e.into(),
+        }
+    }
+}
+
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
         if crate::db::is_unavailable(&error) {

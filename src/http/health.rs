@@ -7,7 +7,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::{app::AppState, db};
+use crate::{db, http::AppState};
 
 pub async fn healthz() -> &'static str {
     "ok"

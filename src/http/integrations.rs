@@ -18,8 +18,8 @@ use super::{
     session::{AdminUser, CurrentUser},
 };
 use crate::{
-    app::AppState,
     crypto,
+    http::AppState,
     jobs::{self, kinds::lever_setup},
     lever::{
         connection::{self, ConnectError},
@@ -149,8 +149,13 @@ pub async fn callback(
         let Some(claims) = oauth::claims(&tokens.access_token) else {
             return Ok((StatusCode::BAD_GATEWAY, "Lever was not connected", "Lever's token names no account.".into()));
         };
-        match connection::connect(&state, stored.org_id, user.id, &tokens, &claims).await {
-            Ok(()) => {}
+        match connection::connect(&state.lever, stored.org_id, user.id, &tokens, &claims).await {
+            Ok(()) => {
+                // After the commit, so a job parking itself meanwhile is caught by this or
+                // by the workers' periodic sweep.
+                let mut conn = state.db.acquire().await?;
+                jobs::resume_org(&mut conn, stored.org_id, state.clock.now()).await?;
+            }
             Err(ConnectError::AccountTaken) => {
                 return Ok((
                     StatusCode::CONFLICT,
@@ -245,7 +250,7 @@ async fn render_settings(
     error: Option<String>,
     notice: Option<String>,
 ) -> AppResult<Response> {
-    let overview = settings::overview(state, user.org_id).await?;
+    let overview = settings::overview(&state.lever, user.org_id).await?;
     if overview.connected && overview.stages.is_empty() {
         let mut conn = state.db.acquire().await?;
         jobs::enqueue(&mut conn, &lever_setup::RefreshStages { org_id: user.org_id }, state.clock.now()).await?;
@@ -290,7 +295,7 @@ pub async fn save_settings(
         }
         settings::check_token(field, value).map(|t| Some(Some(t)))
     };
-    let stages_known = settings::check_stage_ids(&state, user.org_id, &form.trigger_stage).await?;
+    let stages_known = settings::check_stage_ids(&state.lever, user.org_id, &form.trigger_stage).await?;
     let change = (|| {
         stages_known?;
         Ok::<_, (String, String)>(Change {
@@ -301,7 +306,7 @@ pub async fn save_settings(
     })();
     match change {
         Ok(change) => {
-            settings::apply(&state, user.org_id, &change).await?;
+            settings::apply(&state.lever, user.org_id, &change).await?;
             Ok(Redirect::to("/app/settings/integrations/lever?saved=settings").into_response())
         }
         Err((_, message)) => {
@@ -338,6 +343,6 @@ pub async fn regenerate_key(
     AdminUser(user): AdminUser,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> AppResult<Response> {
-    settings::regenerate_key(&state, user.org_id).await?;
+    settings::regenerate_key(&state.lever, user.org_id).await?;
     Ok(Redirect::to("/app/settings/integrations/lever?saved=key").into_response())
 }

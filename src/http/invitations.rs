@@ -17,9 +17,9 @@ use super::{
     session::CurrentUser,
 };
 use crate::{
-    app::AppState,
     domain::{lifecycle::Status, scoring::Question},
-    invitations::{self, Filter, Invitation},
+    http::AppState,
+    invitations::{self, Filter, Invitation, InvitationStatus},
 };
 
 pub struct AssessmentOption {
@@ -63,9 +63,8 @@ pub async fn dashboard(
     csrf: CsrfToken,
     Query(filters): Query<Filters>,
 ) -> AppResult<Response> {
-    let status = filters.status.trim();
     let filter = Filter {
-        status: (!status.is_empty()).then_some(status),
+        status: filters.status.trim().parse().ok(),
         opportunity_id: None,
         assessment_id: filters.assessment.parse().ok(),
         from: day(&filters.from),
@@ -86,7 +85,7 @@ pub async fn dashboard(
         chrome,
         invitations,
         assessments,
-        status: status.to_string(),
+        status: filter.status.map(|s| s.to_string()).unwrap_or_default(),
         assessment: filters.assessment,
         from: filters.from,
         until: filters.until,
@@ -149,15 +148,9 @@ pub async fn report(
             }
         })
         .collect();
-    let result = match Status::parse(&inv.status, inv.passed) {
-        Some(Status::Completed { passed: true }) => "Passed",
-        Some(Status::Completed { passed: false }) => "Failed",
-        Some(Status::Expired) => "Expired",
-        Some(Status::Started) => "In progress",
-        _ => "Not started",
-    };
+    let result = Status::label(Status::of(inv.status, inv.passed));
     let duration_minutes = match (inv.started_at, inv.completed_at) {
-        (Some(start), Some(end)) if inv.status == "completed" => Some((end - start).num_minutes()),
+        (Some(start), Some(end)) if inv.status == InvitationStatus::Completed => Some((end - start).num_minutes()),
         _ => None,
     };
     let chrome = Chrome::new(&state, Some(&user), &csrf, "invitations").await?;

@@ -15,7 +15,7 @@ use super::{
 use uuid::Uuid;
 
 use crate::{
-    app::AppState,
+    http::AppState,
     jobs::{self, FailedJob},
 };
 

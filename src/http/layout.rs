@@ -5,7 +5,7 @@ use askama::Template;
 use axum::response::{Html, IntoResponse, Response};
 
 use super::{csrf::CsrfToken, error::AppError, session::CurrentUser};
-use crate::app::AppState;
+use crate::http::AppState;
 
 pub struct Chrome {
     pub brand: String,

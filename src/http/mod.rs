@@ -19,6 +19,7 @@ mod jobs_page;
 mod layout;
 mod routes;
 pub mod session;
+mod state;
 mod static_files;
 mod team;
 pub mod webhooks;
@@ -42,8 +43,8 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::app::AppState;
 use error::AppError;
+pub use state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 

@@ -9,7 +9,7 @@ use super::{
     api, app_pages, assessments, auth, candidate, deliveries, email_settings, health, integrations, invitations,
     jobs_page, static_files, team, webhooks,
 };
-use crate::app::AppState;
+use crate::http::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -10,7 +10,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{cookies, error::AppError};
-use crate::{app::AppState, crypto, orgs::Role};
+use crate::{crypto, http::AppState, orgs::Role};
 
 #[derive(Clone, Debug)]
 pub struct CurrentUser {

@@ -19,8 +19,8 @@ use super::{
     session::AdminUser,
 };
 use crate::{
-    app::AppState,
     domain::email::EmailAddress,
+    http::AppState,
     orgs::{self, NewUserError, Role},
 };
 

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use super::intake::NewDelivery;
 use crate::{
-    app::AppState,
+    http::AppState,
     lever::webhook::{self, CACHE_TTL, Delivery, OrgWebhook},
 };
 
@@ -126,7 +126,7 @@ async fn handle(state: &AppState, key: &str, body: &[u8]) -> Result<Outcome, sql
 /// The organization for a webhook key: cached, or read (and decrypted) from the database.
 async fn lookup(state: &AppState, key: &str, fresh: bool) -> Result<Option<Arc<OrgWebhook>>, sqlx::Error> {
     let max_age = if fresh { std::time::Duration::from_secs(1) } else { CACHE_TTL };
-    if let Some(entry) = state.webhook_cache.get(key, max_age) {
+    if let Some(entry) = state.lever.webhook_cache.get(key, max_age) {
         return Ok(entry);
     }
     let row = sqlx::query!(
@@ -147,7 +147,7 @@ async fn lookup(state: &AppState, key: &str, fresh: bool) -> Result<Option<Arc<O
             stage_change_token: open(r.stage_change_token, webhook::STAGE_CHANGE),
         })
     });
-    state.webhook_cache.put(key, entry.clone());
+    state.lever.webhook_cache.put(key, entry.clone());
     Ok(entry)
 }
 

@@ -3,22 +3,22 @@
 use chrono::Duration;
 
 use super::kinds::{email::SendEmail, keepalive::KeepAlive};
-use crate::app::AppState;
+use crate::jobs::Env;
 
 /// Deletes finished jobs and webhook deliveries past their retention, expired sessions,
 /// OAuth states and stale sign-in failures.
-pub async fn prune(state: &AppState) -> anyhow::Result<()> {
-    let jobs = super::queue::prune(&state.db, state.settings.jobs.retention_days).await?;
-    let sessions = sqlx::query!("DELETE FROM sessions WHERE expires_at < now()").execute(&state.db).await?;
+pub async fn prune(env: &Env) -> anyhow::Result<()> {
+    let jobs = super::queue::prune(&env.db, env.settings.jobs.retention_days).await?;
+    let sessions = sqlx::query!("DELETE FROM sessions WHERE expires_at < now()").execute(&env.db).await?;
     let failures =
-        sqlx::query!("DELETE FROM login_failures WHERE at < now() - interval '1 day'").execute(&state.db).await?;
+        sqlx::query!("DELETE FROM login_failures WHERE at < now() - interval '1 day'").execute(&env.db).await?;
     let deliveries = sqlx::query!(
         "DELETE FROM deliveries WHERE received_at < now() - make_interval(days => $1)",
-        state.settings.jobs.delivery_retention_days as i32
+        env.settings.jobs.delivery_retention_days as i32
     )
-    .execute(&state.db)
+    .execute(&env.db)
     .await?;
-    sqlx::query!("DELETE FROM oauth_states WHERE expires_at < now()").execute(&state.db).await?;
+    sqlx::query!("DELETE FROM oauth_states WHERE expires_at < now()").execute(&env.db).await?;
     tracing::info!(
         jobs,
         deliveries = deliveries.rows_affected(),
@@ -31,16 +31,16 @@ pub async fn prune(state: &AppState) -> anyhow::Result<()> {
 
 /// Lever connections that need looking after: idle ones are refreshed before Lever's
 /// 90-day inactivity limit, and admins are warned (once) before the one-year limit.
-pub async fn lever_upkeep(state: &AppState) -> anyhow::Result<()> {
-    let now = state.clock.now();
-    let lever = &state.settings.lever;
+pub async fn lever_upkeep(env: &Env) -> anyhow::Result<()> {
+    let now = env.clock.now();
+    let lever = &env.settings.lever;
     let idle = sqlx::query_scalar!(
         "SELECT org_id FROM lever_connections WHERE status = 'connected' AND last_refreshed_at < $1",
         now - Duration::days(lever.keepalive_days)
     )
-    .fetch_all(&state.db)
+    .fetch_all(&env.db)
     .await?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = env.db.begin().await?;
     for org_id in idle {
         super::enqueue(&mut tx, &KeepAlive { org_id }, now).await?;
     }

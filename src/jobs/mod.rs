@@ -7,6 +7,7 @@
 //! Jobs are idempotent by rule: a job may run more than once (a worker can die after the
 //! work but before recording it), so each kind checks what is already done.
 
+mod env;
 pub mod kinds;
 pub mod maintenance;
 mod queue;
@@ -19,10 +20,11 @@ use serde::{Serialize, de::DeserializeOwned};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-pub use queue::{FailedJob, failed_jobs, resume_org, retry_failed};
-pub use worker::{Worker, WorkerOptions};
+use crate::lever::LeverError;
 
-use crate::app::AppState;
+pub use env::{Env, Handles};
+pub use queue::{FailedJob, failed_jobs, park_org, resume_org, retry_failed};
+pub use worker::{Worker, WorkerOptions};
 
 /// Postgres channel workers LISTEN on; enqueue NOTIFYs it (delivered at commit).
 pub const CHANNEL: &str = "fulcrum_jobs";
@@ -54,7 +56,7 @@ pub trait Job: Serialize + DeserializeOwned + Send + 'static {
 /// What a running job gets besides its own payload.
 #[derive(Clone)]
 pub struct JobContext {
-    pub state: AppState,
+    pub env: Env,
     pub job_id: i64,
     /// 1 on the first run.
     pub attempt: i32,
@@ -73,6 +75,10 @@ pub enum JobError {
     /// the attempt, resumed by reconnecting.
     #[error("paused: {0}")]
     Pause(String),
+    /// Like `Pause`, and this job is the one that found Lever access revoked: the worker
+    /// also parks the organization's other work and tells its admins, once.
+    #[error("paused, Lever access revoked: {0}")]
+    Revoked(String),
     /// Not now, and not the job's fault (e.g. Lever's rate limit): run again after the
     /// delay without spending the attempt.
     #[error("deferred for {0:?}: {1}")]
@@ -82,6 +88,19 @@ pub enum JobError {
 impl From<anyhow::Error> for JobError {
     fn from(error: anyhow::Error) -> Self {
         Self::Retry(error)
+    }
+}
+
+/// What a Lever failure means for a job: the Lever client reports, the queue decides.
+impl From<LeverError> for JobError {
+    fn from(error: LeverError) -> Self {
+        match error {
+            LeverError::NeedsReconnect(why) => JobError::Pause(why),
+            LeverError::Revoked(why) => JobError::Revoked(why),
+            LeverError::RateLimited(after) => JobError::Defer(after, "Lever rate limit".into()),
+            e if e.is_retryable() => JobError::Retry(e.into()),
+            e => JobError::Fail(e.into()),
+        }
     }
 }
 
@@ -204,31 +223,5 @@ pub async fn wait_for(db: &sqlx::PgPool, id: i64, timeout: Duration) -> sqlx::Re
             _ if tokio::time::Instant::now() >= deadline => return Ok(None),
             _ => tokio::time::sleep(Duration::from_millis(50)).await,
         }
-    }
-}
-
-/// Exponential backoff with full jitter: a random delay up to `base · 2^(attempt-1)`,
-/// capped, so retries of many jobs spread out instead of arriving together.
-pub fn backoff(attempt: i32, base: Duration, cap: Duration) -> Duration {
-    let exp = base.saturating_mul(2u32.saturating_pow(attempt.clamp(1, 30) as u32 - 1));
-    let ceiling = exp.min(cap);
-    ceiling.mul_f64(rand::random::<f64>()).max(Duration::from_millis(10))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_and_stays_under_the_cap() {
-        let base = Duration::from_secs(1);
-        let cap = Duration::from_secs(60);
-        for attempt in 1..40 {
-            let d = backoff(attempt, base, cap);
-            let ceiling = base.saturating_mul(2u32.saturating_pow(attempt as u32 - 1)).min(cap);
-            assert!(d <= ceiling.max(Duration::from_millis(10)), "attempt {attempt}: {d:?}");
-        }
-        let late: Vec<_> = (0..50).map(|_| backoff(10, base, cap)).collect();
-        assert!(late.iter().any(|d| *d > Duration::from_secs(5)), "jitter spreads over the range");
     }
 }

@@ -75,6 +75,7 @@ pub(super) struct Claimed {
     pub payload: serde_json::Value,
     pub attempts: i32,
     pub lease: Uuid,
+    pub org_id: Option<Uuid>,
 }
 
 /// Claims up to `limit` due jobs of `kinds` for `worker`, at most `per_org` of them for any
@@ -120,7 +121,7 @@ pub(super) async fn claim(
                locked_by = $5,
                started_at = now()
            WHERE id = ANY(ARRAY(SELECT id FROM picked))
-           RETURNING id, kind, payload, attempts, lease AS "lease!""#,
+           RETURNING id, kind, payload, attempts, lease AS "lease!", org_id"#,
         now,
         limit,
         per_org,
@@ -295,6 +296,14 @@ pub(super) async fn reap_expired(pool: &PgPool, now: DateTime<Utc>) -> sqlx::Res
         sqlx::query!("SELECT pg_notify('fulcrum_jobs', '')").execute(pool).await?;
     }
     Ok(reaped.rows_affected())
+}
+
+/// Parks an organization's queued work while its Lever connection cannot be used.
+pub async fn park_org(conn: &mut PgConnection, org_id: Uuid) -> sqlx::Result<u64> {
+    let parked = sqlx::query!("UPDATE jobs SET state = 'paused' WHERE org_id = $1 AND state = 'queued'", org_id)
+        .execute(conn)
+        .await?;
+    Ok(parked.rows_affected())
 }
 
 /// Queues the parked jobs of an organization whose Lever connection works again.

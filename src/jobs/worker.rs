@@ -27,7 +27,7 @@ mod background;
 mod record;
 
 use super::{JobContext, JobError, Registry, queue};
-use crate::app::AppState;
+use crate::jobs::Env;
 
 /// How long the claim loop waits for a batch of slots to free up before claiming for fewer.
 const BATCH_WAIT: Duration = Duration::from_millis(2);
@@ -60,7 +60,7 @@ impl WorkerOptions {
 }
 
 pub struct Worker {
-    state: AppState,
+    env: Env,
     registry: Arc<Registry>,
     options: WorkerOptions,
     id: String,
@@ -68,8 +68,22 @@ pub struct Worker {
 
 enum Outcome {
     Done,
-    Failed { error: String, permanent: bool, attempt: i32 },
-    GiveBack { pause: bool, note: String, after: Duration },
+    Failed {
+        error: String,
+        permanent: bool,
+        attempt: i32,
+    },
+    GiveBack {
+        pause: bool,
+        note: String,
+        after: Duration,
+    },
+    /// Given back parked, and this job found Lever access revoked: the organization's other
+    /// work is parked too and its admins are told.
+    Revoked {
+        org_id: Option<Uuid>,
+        note: String,
+    },
 }
 
 struct Finished {
@@ -82,16 +96,16 @@ struct Finished {
 type InFlight = Arc<Mutex<HashMap<Uuid, (i64, tokio::task::AbortHandle)>>>;
 
 impl Worker {
-    pub fn new(state: AppState, registry: Registry) -> Self {
-        let options = WorkerOptions::from_settings(&state.settings);
-        Self::with_options(state, registry, options)
+    pub fn new(env: Env, registry: Registry) -> Self {
+        let options = WorkerOptions::from_settings(&env.settings);
+        Self::with_options(env, registry, options)
     }
 
-    pub fn with_options(state: AppState, registry: Registry, options: WorkerOptions) -> Self {
+    pub fn with_options(env: Env, registry: Registry, options: WorkerOptions) -> Self {
         // Host and process id say where a job runs (`jobs.locked_by`); the suffix tells apart
         // workers of one process.
         let id = format!("{}-{}-{}", hostname(), std::process::id(), &Uuid::new_v4().simple().to_string()[..6]);
-        Self { state, registry: Arc::new(registry), options, id }
+        Self { env, registry: Arc::new(registry), options, id }
     }
 
     /// This worker's name in `jobs.locked_by`.
@@ -113,18 +127,18 @@ impl Worker {
         let in_flight: InFlight = Arc::default();
         let (done_tx, done_rx) = mpsc::unbounded_channel();
 
-        let listener = tokio::spawn(background::listen(self.state.clone(), wake.clone(), stop_helpers.clone()));
-        let db = queue::pool(&self.state.db);
-        let recorder = tokio::spawn(record::record(self.state.clone(), db.clone(), done_rx));
+        let listener = tokio::spawn(background::listen(self.env.clone(), wake.clone(), stop_helpers.clone()));
+        let db = queue::pool(&self.env.db);
+        let recorder = tokio::spawn(record::record(self.env.clone(), db.clone(), done_rx));
         let keeper = tokio::spawn(background::keep_leases(
-            self.state.clone(),
+            self.env.clone(),
             db.clone(),
             in_flight.clone(),
             self.options.clone(),
             stop_helpers.clone(),
         ));
         let maintenance = tokio::spawn(background::maintain(
-            self.state.clone(),
+            self.env.clone(),
             db.clone(),
             self.options.clone(),
             wake.clone(),
@@ -154,7 +168,7 @@ impl Worker {
                 }
             }
             let free = slots.available_permits();
-            let now = self.state.clock.now();
+            let now = self.env.clock.now();
             let lease_secs = self.options.lease.as_secs_f64();
             let per_org = self.options.per_org_claim;
             let claimed = queue::claim(&db, &self.id, &kinds, now, free as i32, per_org, lease_secs).await;
@@ -194,7 +208,7 @@ impl Worker {
             tracing::warn!(count = leftovers.len(), "giving back jobs still running at shutdown");
             for (lease, (id, task)) in leftovers {
                 task.abort();
-                let now = self.state.clock.now();
+                let now = self.env.clock.now();
                 if let Err(e) = queue::give_back(&db, id, lease, false, "worker shut down", now).await {
                     tracing::warn!(error = %e, job = id, "giving back a job");
                 }
@@ -214,11 +228,11 @@ impl Worker {
         in_flight: &InFlight,
         done: &mpsc::UnboundedSender<Finished>,
     ) {
-        let ctx = JobContext { state: self.state.clone(), job_id: job.id, attempt: job.attempts };
+        let ctx = JobContext { env: self.env.clone(), job_id: job.id, attempt: job.attempts };
         let registry = self.registry.clone();
         let in_flight_for_task = in_flight.clone();
         let done = done.clone();
-        let (id, lease, kind, attempt) = (job.id, job.lease, job.kind.clone(), job.attempts);
+        let (id, lease, kind, attempt, org_id) = (job.id, job.lease, job.kind.clone(), job.attempts, job.org_id);
         // Registered before the task can finish and unregister itself.
         let mut guard = in_flight.lock().expect("in-flight lock poisoned");
         let task = tokio::spawn(async move {
@@ -229,6 +243,7 @@ impl Worker {
                 Err(JobError::Retry(e)) => Outcome::Failed { error: format!("{e:#}"), permanent: false, attempt },
                 Err(JobError::Fail(e)) => Outcome::Failed { error: format!("{e:#}"), permanent: true, attempt },
                 Err(JobError::Pause(why)) => Outcome::GiveBack { pause: true, note: why, after: Duration::ZERO },
+                Err(JobError::Revoked(why)) => Outcome::Revoked { org_id, note: why },
                 Err(JobError::Defer(after, why)) => Outcome::GiveBack { pause: false, note: why, after },
             };
             if let Outcome::Failed { error, permanent, .. } = &outcome {

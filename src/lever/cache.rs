@@ -6,16 +6,11 @@
 use chrono::{Duration, Utc};
 
 use super::{
-    Api, LeverError,
+    Api, Lever, LeverError,
     types::{Posting, Stage},
 };
-use crate::app::AppState;
 
-fn db_error(e: sqlx::Error) -> LeverError {
-    LeverError::Unavailable(format!("database: {e}"))
-}
-
-pub async fn refresh_stages(state: &AppState, api: &mut Api<'_>) -> Result<Vec<Stage>, LeverError> {
+pub async fn refresh_stages(lever: &Lever, api: &mut Api<'_>) -> Result<Vec<Stage>, LeverError> {
     let stages = api.stages().await?;
     sqlx::query!(
         "INSERT INTO lever_accounts (account_id, stages, stages_fetched_at) VALUES ($1, $2, now())
@@ -23,20 +18,20 @@ pub async fn refresh_stages(state: &AppState, api: &mut Api<'_>) -> Result<Vec<S
         api.account_id,
         serde_json::to_value(&stages).expect("stages serialize"),
     )
-    .execute(&state.db)
+    .execute(&lever.db)
     .await
-    .map_err(db_error)?;
+    .map_err(LeverError::database)?;
     Ok(stages)
 }
 
 /// The name of `stage_id`, from the cache unless it is unknown there or stale.
-pub async fn stage_name(state: &AppState, api: &mut Api<'_>, stage_id: &str) -> Result<Option<String>, LeverError> {
+pub async fn stage_name(lever: &Lever, api: &mut Api<'_>, stage_id: &str) -> Result<Option<String>, LeverError> {
     let cached =
         sqlx::query!("SELECT stages, stages_fetched_at FROM lever_accounts WHERE account_id = $1", api.account_id)
-            .fetch_optional(&state.db)
+            .fetch_optional(&lever.db)
             .await
-            .map_err(db_error)?;
-    let ttl = Duration::seconds(state.settings.lever.cache_ttl_secs);
+            .map_err(LeverError::database)?;
+    let ttl = Duration::seconds(lever.settings.cache_ttl_secs);
     if let Some(row) = cached
         && row.stages_fetched_at.is_some_and(|at| at > Utc::now() - ttl)
     {
@@ -45,21 +40,21 @@ pub async fn stage_name(state: &AppState, api: &mut Api<'_>, stage_id: &str) -> 
             return Ok(Some(stage.text.clone()));
         }
     }
-    let stages = refresh_stages(state, api).await?;
+    let stages = refresh_stages(lever, api).await?;
     Ok(stages.into_iter().find(|s| s.id == stage_id).map(|s| s.text))
 }
 
-pub async fn posting(state: &AppState, api: &mut Api<'_>, posting_id: &str) -> Result<Posting, LeverError> {
-    let ttl = Duration::seconds(state.settings.lever.cache_ttl_secs);
+pub async fn posting(lever: &Lever, api: &mut Api<'_>, posting_id: &str) -> Result<Posting, LeverError> {
+    let ttl = Duration::seconds(lever.settings.cache_ttl_secs);
     let cached = sqlx::query_scalar!(
         "SELECT posting FROM lever_postings WHERE account_id = $1 AND posting_id = $2 AND fetched_at > $3",
         api.account_id,
         posting_id,
         Utc::now() - ttl,
     )
-    .fetch_optional(&state.db)
+    .fetch_optional(&lever.db)
     .await
-    .map_err(db_error)?;
+    .map_err(LeverError::database)?;
     if let Some(posting) = cached.and_then(|p| serde_json::from_value(p).ok()) {
         return Ok(posting);
     }
@@ -71,8 +66,8 @@ pub async fn posting(state: &AppState, api: &mut Api<'_>, posting_id: &str) -> R
         posting_id,
         serde_json::to_value(&posting).expect("postings serialize"),
     )
-    .execute(&state.db)
+    .execute(&lever.db)
     .await
-    .map_err(db_error)?;
+    .map_err(LeverError::database)?;
     Ok(posting)
 }

@@ -11,17 +11,17 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{
-    LeverError, connection,
+    Lever, LeverError, connection,
     ratelimit::{self, Budget},
     types::{self, Opportunity, Posting, Stage},
 };
-use crate::{app::AppState, jobs::backoff};
+use crate::backoff::backoff;
 
 /// Attempts within one call for answers that certainly did not apply (429, 503).
 const TRIES: u32 = 4;
 
 pub struct Api<'a> {
-    state: &'a AppState,
+    lever: &'a Lever,
     pub org_id: Uuid,
     pub account_id: String,
     token: String,
@@ -29,13 +29,13 @@ pub struct Api<'a> {
 
 impl<'a> Api<'a> {
     /// The API for `org_id`'s Lever account; `NeedsReconnect` when it has none.
-    pub async fn for_org(state: &'a AppState, org_id: Uuid) -> Result<Self, LeverError> {
-        let token = connection::access_token(state, org_id, None).await?;
-        Ok(Self { state, org_id, account_id: token.account_id, token: token.access_token })
+    pub async fn for_org(lever: &'a Lever, org_id: Uuid) -> Result<Self, LeverError> {
+        let token = connection::access_token(lever, org_id, None).await?;
+        Ok(Self { lever, org_id, account_id: token.account_id, token: token.access_token })
     }
 
     fn budget(&self) -> Budget {
-        let s = &self.state.lever.settings;
+        let s = &self.lever.settings;
         Budget::new(s.requests_per_second, s.burst)
     }
 
@@ -48,23 +48,23 @@ impl<'a> Api<'a> {
         body: Option<&Value>,
     ) -> Result<Value, LeverError> {
         let write = method != Method::GET;
-        let mut url = format!("{}{}", self.state.lever.settings.api_url.trim_end_matches('/'), path);
+        let mut url = format!("{}{}", self.lever.settings.api_url.trim_end_matches('/'), path);
         // After a redirect the Location carries the query already.
         let mut query = query;
         let (mut refreshed, mut tries, mut redirects) = (false, 0, 0);
         loop {
             tries += 1;
-            ratelimit::acquire(&self.state.db, &self.account_id, self.budget())
+            ratelimit::acquire(&self.lever.db, &self.account_id, self.budget())
                 .await
                 .map_err(|e| LeverError::Unavailable(format!("rate limit bookkeeping: {e}")))?;
-            let mut request = self.state.lever.http.request(method.clone(), &url).bearer_auth(&self.token).query(query);
+            let mut request = self.lever.http.request(method.clone(), &url).bearer_auth(&self.token).query(query);
             if let Some(body) = body {
                 request = request.json(body);
             }
             let response = match request.send().await {
                 Ok(response) => response,
                 Err(e) => {
-                    self.state.metrics.lever_call(if e.is_timeout() { "timeout" } else { "error" });
+                    self.lever.metrics.lever_call(if e.is_timeout() { "timeout" } else { "error" });
                     let connect = e.is_connect();
                     let what = describe(e);
                     // A write may have reached Lever before the connection failed.
@@ -80,7 +80,7 @@ impl<'a> Api<'a> {
                 }
             };
             let status = response.status();
-            self.state.metrics.lever_call(status.as_str());
+            self.lever.metrics.lever_call(status.as_str());
             if status.is_redirection() {
                 // Lever routes some accounts (EU) to another host. Followed here rather than
                 // by the HTTP client, which drops the Authorization header across hosts;
@@ -116,7 +116,7 @@ impl<'a> Api<'a> {
                 StatusCode::UNAUTHORIZED if !refreshed => {
                     refreshed = true;
                     let stale = std::mem::take(&mut self.token);
-                    self.token = connection::access_token(self.state, self.org_id, Some(&stale)).await?.access_token;
+                    self.token = connection::access_token(self.lever, self.org_id, Some(&stale)).await?.access_token;
                 }
                 StatusCode::UNAUTHORIZED => {
                     return Err(LeverError::Unavailable(format!("Lever refused a freshly refreshed token: {message}")));
@@ -124,7 +124,7 @@ impl<'a> Api<'a> {
                 StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
                     let pause = retry_after
                         .unwrap_or_else(|| backoff(tries as i32, Duration::from_millis(500), Duration::from_secs(8)));
-                    ratelimit::back_off(&self.state.db, &self.account_id, pause)
+                    ratelimit::back_off(&self.lever.db, &self.account_id, pause)
                         .await
                         .map_err(|e| LeverError::Unavailable(format!("rate limit bookkeeping: {e}")))?;
                     // A 429 is the limiter's refusal: nothing applied. A 503 is not known to
@@ -159,7 +159,7 @@ impl<'a> Api<'a> {
 
     /// The configured API host, or an https host of Lever's own.
     fn may_send_token_to(&self, url: &reqwest::Url) -> bool {
-        let configured = reqwest::Url::parse(&self.state.lever.settings.api_url).ok();
+        let configured = reqwest::Url::parse(&self.lever.settings.api_url).ok();
         let same_host = configured.is_some_and(|c| c.host_str() == url.host_str() && c.port() == url.port());
         let levers =
             url.scheme() == "https" && url.host_str().is_some_and(|h| h == "lever.co" || h.ends_with(".lever.co"));

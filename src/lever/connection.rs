@@ -4,15 +4,15 @@
 //! tokens rotate: each refresh spends the old one, so two processes refreshing at once
 //! would lose the account. A refresh therefore runs under the connection row's lock, and
 //! the rotated token is saved in the same transaction. Lever answering `invalid_grant`
-//! (access revoked) marks the connection `needs_reconnect`: its jobs pause, admins are
-//! emailed once and see a banner, and reconnecting resumes the jobs.
+//! (access revoked) marks the connection `needs_reconnect` and is reported as
+//! [`LeverError::Revoked`] to the one caller that found it; pausing work and telling admins
+//! is that caller's business.
 
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::{CachedToken, LeverError, oauth};
-use crate::{app::AppState, jobs};
+use super::{CachedToken, Lever, LeverError, oauth};
 
 pub struct Connection {
     pub account_id: String,
@@ -69,9 +69,9 @@ fn refresh_after(expires_at: DateTime<Utc>, issued_at: DateTime<Utc>) -> DateTim
 
 /// A usable access token for the organization's account. `stale` is a token Lever just
 /// refused with 401: a different (newer) one is returned, refreshing if need be.
-pub async fn access_token(state: &AppState, org_id: Uuid, stale: Option<&str>) -> Result<CachedToken, LeverError> {
+pub async fn access_token(lever: &Lever, org_id: Uuid, stale: Option<&str>) -> Result<CachedToken, LeverError> {
     if stale.is_none()
-        && let Some(token) = state.lever.cached_token(org_id, Utc::now())
+        && let Some(token) = lever.cached_token(org_id, Utc::now())
     {
         // The cache saves reading and decrypting the tokens, not checking that they are
         // still ours: another process may have disconnected, or found access revoked.
@@ -79,28 +79,28 @@ pub async fn access_token(state: &AppState, org_id: Uuid, stale: Option<&str>) -
             "SELECT access_expires_at FROM lever_connections WHERE org_id = $1 AND status = 'connected'",
             org_id
         )
-        .fetch_optional(&state.db)
+        .fetch_optional(&lever.db)
         .await
-        .map_err(db_error)?;
+        .map_err(LeverError::database)?;
         if current == Some(token.expires_at) {
             return Ok(token);
         }
     }
-    state.lever.forget_token(org_id);
+    lever.forget_token(org_id);
     let row = sqlx::query!(
         "SELECT account_id, status, access_token, access_expires_at, last_refreshed_at, problem
          FROM lever_connections WHERE org_id = $1",
         org_id
     )
-    .fetch_optional(&state.db)
+    .fetch_optional(&lever.db)
     .await
-    .map_err(db_error)?;
+    .map_err(LeverError::database)?;
     let Some(row) = row else { return Err(not_connected()) };
     usable(&row.status, row.problem)?;
-    let access = decrypt(state, org_id, "access", &row.access_token)?;
+    let access = decrypt(lever, org_id, "access", &row.access_token)?;
     let due = refresh_after(row.access_expires_at, row.last_refreshed_at);
     if Some(access.as_str()) == stale || Utc::now() >= due {
-        return refresh(state, org_id, Refresh::Stale(&access)).await;
+        return refresh(lever, org_id, Refresh::Stale(&access)).await;
     }
     let token = CachedToken {
         account_id: row.account_id,
@@ -108,7 +108,7 @@ pub async fn access_token(state: &AppState, org_id: Uuid, stale: Option<&str>) -
         refresh_after: due,
         expires_at: row.access_expires_at,
     };
-    state.lever.cache_token(org_id, token.clone());
+    lever.cache_token(org_id, token.clone());
     Ok(token)
 }
 
@@ -125,8 +125,8 @@ pub enum Refresh<'a> {
 
 /// Refreshes under the connection row's lock, unless the reason no longer holds: then the
 /// token another process just obtained is used instead.
-pub async fn refresh(state: &AppState, org_id: Uuid, why: Refresh<'_>) -> Result<CachedToken, LeverError> {
-    let mut tx = state.db.begin().await.map_err(db_error)?;
+pub async fn refresh(lever: &Lever, org_id: Uuid, why: Refresh<'_>) -> Result<CachedToken, LeverError> {
+    let mut tx = lever.db.begin().await.map_err(LeverError::database)?;
     // The lock is held across the call to Lever's token endpoint on purpose: it is what
     // keeps two processes from spending the same refresh token.
     let row = sqlx::query!(
@@ -136,28 +136,28 @@ pub async fn refresh(state: &AppState, org_id: Uuid, why: Refresh<'_>) -> Result
     )
     .fetch_optional(&mut *tx)
     .await
-    .map_err(db_error)?;
+    .map_err(LeverError::database)?;
     let Some(row) = row else { return Err(not_connected()) };
     usable(&row.status, row.problem)?;
-    let current = decrypt(state, org_id, "access", &row.access_token)?;
+    let current = decrypt(lever, org_id, "access", &row.access_token)?;
     let due = refresh_after(row.access_expires_at, row.last_refreshed_at);
     let needed = match why {
         Refresh::Stale(stale) => current == stale || Utc::now() >= due,
         Refresh::IdleSince(cutoff) => row.last_refreshed_at < cutoff,
     };
     if !needed {
-        tx.commit().await.map_err(db_error)?;
+        tx.commit().await.map_err(LeverError::database)?;
         let token = CachedToken {
             account_id: row.account_id,
             access_token: current,
             refresh_after: due,
             expires_at: row.access_expires_at,
         };
-        state.lever.cache_token(org_id, token.clone());
+        lever.cache_token(org_id, token.clone());
         return Ok(token);
     }
-    let refresh_token = decrypt(state, org_id, "refresh", &row.refresh_token)?;
-    match oauth::refresh(&state.lever, &refresh_token).await {
+    let refresh_token = decrypt(lever, org_id, "refresh", &row.refresh_token)?;
+    match oauth::refresh(lever, &refresh_token).await {
         Ok(tokens) => {
             let now = Utc::now();
             let expires_at = now + Duration::from_std(tokens.expires_in).unwrap_or(Duration::hours(1));
@@ -166,15 +166,15 @@ pub async fn refresh(state: &AppState, org_id: Uuid, why: Refresh<'_>) -> Result
                  SET access_token = $2, refresh_token = $3, access_expires_at = $4, last_refreshed_at = $5
                  WHERE org_id = $1",
                 org_id,
-                state.cipher.encrypt(&tokens.access_token, &context(org_id, "access")),
-                state.cipher.encrypt(&tokens.refresh_token, &context(org_id, "refresh")),
+                lever.cipher.encrypt(&tokens.access_token, &context(org_id, "access")),
+                lever.cipher.encrypt(&tokens.refresh_token, &context(org_id, "refresh")),
                 expires_at,
                 now,
             )
             .execute(&mut *tx)
             .await
-            .map_err(db_error)?;
-            tx.commit().await.map_err(db_error)?;
+            .map_err(LeverError::database)?;
+            tx.commit().await.map_err(LeverError::database)?;
             tracing::info!(%org_id, "refreshed the Lever access token");
             let token = CachedToken {
                 account_id: row.account_id,
@@ -182,30 +182,24 @@ pub async fn refresh(state: &AppState, org_id: Uuid, why: Refresh<'_>) -> Result
                 refresh_after: refresh_after(expires_at, now),
                 expires_at,
             };
-            state.lever.cache_token(org_id, token.clone());
+            lever.cache_token(org_id, token.clone());
             Ok(token)
         }
         Err(oauth::OAuthError::InvalidGrant(detail)) => {
             let problem = "Lever refused Fulcrum's access (it was revoked in Lever, or has expired). \
                            Reconnect Lever to resume.";
             tracing::warn!(%org_id, detail = %detail, "Lever refresh token refused: connection needs reconnecting");
-            mark_needs_reconnect(&mut tx, state, org_id, problem).await.map_err(db_error)?;
-            tx.commit().await.map_err(db_error)?;
-            Err(LeverError::NeedsReconnect(problem.into()))
+            let flipped = mark_needs_reconnect(&mut tx, org_id, problem).await.map_err(LeverError::database)?;
+            tx.commit().await.map_err(LeverError::database)?;
+            Err(if flipped { LeverError::Revoked(problem.into()) } else { LeverError::NeedsReconnect(problem.into()) })
         }
         Err(e) => Err(LeverError::Unavailable(e.to_string())),
     }
 }
 
-/// Flags the connection, parks the organization's queued work and emails its admins
-/// (once: the email job is keyed by organization).
-async fn mark_needs_reconnect(
-    conn: &mut PgConnection,
-    state: &AppState,
-    org_id: Uuid,
-    problem: &str,
-) -> sqlx::Result<()> {
-    sqlx::query!(
+/// Flags the connection; true when this call is the one that did.
+async fn mark_needs_reconnect(conn: &mut PgConnection, org_id: Uuid, problem: &str) -> sqlx::Result<bool> {
+    let flagged = sqlx::query!(
         "UPDATE lever_connections SET status = 'needs_reconnect', problem = $2, problem_since = now()
          WHERE org_id = $1 AND status = 'connected'",
         org_id,
@@ -213,24 +207,19 @@ async fn mark_needs_reconnect(
     )
     .execute(&mut *conn)
     .await?;
-    sqlx::query!("UPDATE jobs SET state = 'paused' WHERE org_id = $1 AND state = 'queued'", org_id)
-        .execute(&mut *conn)
-        .await?;
-    let email = crate::jobs::kinds::email::SendEmail::ReconnectNeeded { org_id };
-    jobs::enqueue(conn, &email, state.clock.now()).await?;
-    Ok(())
+    Ok(flagged.rows_affected() == 1)
 }
 
-/// Stores a fresh connection from the OAuth callback and resumes parked work. Refuses an
-/// account another organization holds.
+/// Stores a fresh connection from the OAuth callback. Refuses an account another
+/// organization holds. Resuming parked work is the caller's.
 pub async fn connect(
-    state: &AppState,
+    lever: &Lever,
     org_id: Uuid,
     user_id: Uuid,
     tokens: &oauth::Tokens,
     claims: &oauth::Claims,
 ) -> Result<(), ConnectError> {
-    let mut tx = state.db.begin().await?;
+    let mut tx = lever.db.begin().await?;
     let holder = sqlx::query_scalar!("SELECT org_id FROM lever_connections WHERE account_id = $1", claims.account_id)
         .fetch_optional(&mut *tx)
         .await?;
@@ -251,8 +240,8 @@ pub async fn connect(
              expiry_warned_at = NULL, problem = NULL, problem_since = NULL",
         org_id,
         claims.account_id,
-        state.cipher.encrypt(&tokens.access_token, &context(org_id, "access")),
-        state.cipher.encrypt(&tokens.refresh_token, &context(org_id, "refresh")),
+        lever.cipher.encrypt(&tokens.access_token, &context(org_id, "access")),
+        lever.cipher.encrypt(&tokens.refresh_token, &context(org_id, "refresh")),
         expires_at,
         tokens.scope,
         claims.user_id,
@@ -277,11 +266,7 @@ pub async fn connect(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    state.lever.forget_token(org_id);
-    // After the commit, so a job parking itself meanwhile is caught by this or by the
-    // workers' periodic sweep.
-    let mut conn = state.db.acquire().await?;
-    jobs::resume_org(&mut conn, org_id, state.clock.now()).await?;
+    lever.forget_token(org_id);
     Ok(())
 }
 
@@ -293,15 +278,10 @@ pub enum ConnectError {
     Database(#[from] sqlx::Error),
 }
 
-/// Forgets the tokens and parks the organization's work (webhook removal is the caller's).
-pub async fn disconnect(state: &AppState, org_id: Uuid) -> sqlx::Result<()> {
-    let mut tx = state.db.begin().await?;
-    sqlx::query!("DELETE FROM lever_connections WHERE org_id = $1", org_id).execute(&mut *tx).await?;
-    sqlx::query!("UPDATE jobs SET state = 'paused' WHERE org_id = $1 AND state = 'queued'", org_id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    state.lever.forget_token(org_id);
+/// Forgets the tokens (removing webhooks and parking work are the caller's).
+pub async fn disconnect(lever: &Lever, org_id: Uuid) -> sqlx::Result<()> {
+    sqlx::query!("DELETE FROM lever_connections WHERE org_id = $1", org_id).execute(&lever.db).await?;
+    lever.forget_token(org_id);
     Ok(())
 }
 
@@ -317,17 +297,13 @@ fn usable(status: &str, problem: Option<String>) -> Result<(), LeverError> {
     Err(LeverError::NeedsReconnect(problem.unwrap_or_else(|| "Lever needs reconnecting".into())))
 }
 
-fn decrypt(state: &AppState, org_id: Uuid, which: &str, ciphertext: &str) -> Result<String, LeverError> {
-    state.cipher.decrypt(ciphertext, &context(org_id, which)).map_err(|e| {
+fn decrypt(lever: &Lever, org_id: Uuid, which: &str, ciphertext: &str) -> Result<String, LeverError> {
+    lever.cipher.decrypt(ciphertext, &context(org_id, which)).map_err(|e| {
         tracing::error!(%org_id, error = %e, "cannot decrypt the stored Lever token");
         LeverError::NeedsReconnect(format!(
             "the stored Lever credentials cannot be decrypted ({e}); was FULCRUM_SECRET_KEY changed? Reconnect Lever."
         ))
     })
-}
-
-fn db_error(e: sqlx::Error) -> LeverError {
-    LeverError::Unavailable(format!("database: {e}"))
 }
 
 #[cfg(test)]

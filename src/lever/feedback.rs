@@ -5,8 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Api, LeverError};
-use crate::app::AppState;
+use super::{Api, Lever, LeverError};
 
 /// The template's field ids, by what each holds.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -91,16 +90,16 @@ pub async fn known(db: &sqlx::PgPool, account_id: &str) -> sqlx::Result<Known> {
 /// Finds Fulcrum's template in the account, or creates it, and remembers it. Runs in one
 /// job per account at a time (a unique key), so the template is made once; holding no
 /// lock while Lever is called.
-pub async fn ensure(state: &AppState, api: &mut Api<'_>) -> Result<Known, LeverError> {
-    let name = title(&state.settings.brand);
+pub async fn ensure(lever: &Lever, api: &mut Api<'_>) -> Result<Known, LeverError> {
+    let name = title(&lever.brand);
     let found = match api.feedback_templates().await {
         Ok(existing) => existing.iter().filter(|t| t["text"] == name.as_str()).find_map(read),
-        Err(LeverError::Forbidden(why)) => return remember(state, &api.account_id, Known::Unavailable(why)).await,
+        Err(LeverError::Forbidden(why)) => return remember(lever, &api.account_id, Known::Unavailable(why)).await,
         Err(e) => return Err(e),
     };
     let known = match found {
         Some(template) => Known::Ready(template),
-        None => match api.create_feedback_template(&definition(&state.settings.brand)).await {
+        None => match api.create_feedback_template(&definition(&lever.brand)).await {
             Ok(created) => Known::Ready(
                 read(&created).ok_or_else(|| LeverError::Malformed("the created template lacks its fields".into()))?,
             ),
@@ -108,10 +107,10 @@ pub async fn ensure(state: &AppState, api: &mut Api<'_>) -> Result<Known, LeverE
             Err(e) => return Err(e),
         },
     };
-    remember(state, &api.account_id, known).await
+    remember(lever, &api.account_id, known).await
 }
 
-async fn remember(state: &AppState, account_id: &str, known: Known) -> Result<Known, LeverError> {
+async fn remember(lever: &Lever, account_id: &str, known: Known) -> Result<Known, LeverError> {
     let value = match &known {
         Known::Ready(template) => serde_json::to_value(template).expect("templates serialize"),
         Known::Unavailable(why) => serde_json::json!({ "unavailable": why }),
@@ -123,7 +122,7 @@ async fn remember(state: &AppState, account_id: &str, known: Known) -> Result<Kn
         account_id,
         value,
     )
-    .execute(&state.db)
+    .execute(&lever.db)
     .await
     .map_err(|e| LeverError::Unavailable(format!("database: {e}")))?;
     Ok(known)

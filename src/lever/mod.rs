@@ -13,14 +13,23 @@ pub mod types;
 pub mod webhook;
 pub mod writes;
 
-use std::{collections::HashMap, sync::Mutex, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 pub use client::Api;
 
-use crate::config::{LeverSettings, Settings};
+use crate::{
+    config::{LeverSettings, Settings},
+    crypto::Cipher,
+    metrics::Metrics,
+};
 
 /// The scopes Fulcrum asks for (product.md, "Connecting Lever").
 pub const SCOPES: &[&str] = &[
@@ -41,12 +50,23 @@ pub const SCOPES: &[&str] = &[
     "webhooks:write:admin",
 ];
 
-/// Shared by every Lever call of this process: the HTTP client, settings, and access
-/// tokens already decrypted (so a call needs no database read for its token).
+/// The Lever service, one per process, shared by every Lever call: the HTTP client,
+/// settings, the database it keeps connections, budgets and caches in, the key its tokens
+/// are sealed with, and access tokens already decrypted (so a call needs no database read
+/// for its token). It reports what happened; callers decide what follows.
 pub struct Lever {
     pub(crate) http: reqwest::Client,
     pub(crate) settings: LeverSettings,
     pub(crate) redirect_uri: String,
+    /// `FULCRUM_PUBLIC_URL`, for the webhook URL Fulcrum registers.
+    pub(crate) public_url: String,
+    /// `FULCRUM_BRAND`, for the feedback template's name.
+    pub(crate) brand: String,
+    pub(crate) db: PgPool,
+    pub(crate) cipher: Cipher,
+    pub(crate) metrics: Arc<Metrics>,
+    /// Each organization's webhook key and signature tokens, for the webhook endpoint.
+    pub webhook_cache: webhook::OrgCache,
     tokens: Mutex<HashMap<Uuid, CachedToken>>,
 }
 
@@ -61,7 +81,7 @@ pub struct CachedToken {
 }
 
 impl Lever {
-    pub fn new(settings: &Settings) -> anyhow::Result<Self> {
+    pub fn new(settings: &Settings, db: PgPool, cipher: Cipher, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .user_agent(concat!("Fulcrum/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(5))
@@ -74,6 +94,12 @@ impl Lever {
             http,
             settings: settings.lever.clone(),
             redirect_uri: format!("{}/integrations/lever/callback", settings.public_url()),
+            public_url: settings.public_url().to_string(),
+            brand: settings.brand.clone(),
+            db,
+            cipher,
+            metrics,
+            webhook_cache: webhook::OrgCache::default(),
             tokens: Mutex::default(),
         })
     }
@@ -95,9 +121,14 @@ impl Lever {
 /// What can go wrong talking to Lever, sorted by what a caller should do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum LeverError {
-    /// No connection, or Lever refused our refresh token: an admin must (re)connect.
+    /// No connection, or it was found revoked before: an admin must (re)connect.
     #[error("Lever needs reconnecting: {0}")]
     NeedsReconnect(String),
+    /// This very call found access revoked (Lever refused the refresh token) and marked the
+    /// connection `needs_reconnect`. Reported once per revocation, so that the caller can
+    /// park the organization's work and tell its admins.
+    #[error("Lever access was revoked: {0}")]
+    Revoked(String),
     /// Lever kept answering 429; the account's budget is pushed back.
     #[error("Lever's rate limit was reached")]
     RateLimited(Duration),
@@ -122,21 +153,14 @@ pub enum LeverError {
 }
 
 impl LeverError {
+    /// Fulcrum's own bookkeeping for a Lever call failed: the call may work later.
+    pub fn database(e: sqlx::Error) -> Self {
+        Self::Unavailable(format!("database: {e}"))
+    }
+
     /// Whether the same request might succeed later.
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::RateLimited(_) | Self::Unavailable(_) | Self::Uncertain(_) | Self::Malformed(_))
-    }
-}
-
-impl From<LeverError> for crate::jobs::JobError {
-    fn from(error: LeverError) -> Self {
-        use crate::jobs::JobError;
-        match error {
-            LeverError::NeedsReconnect(why) => JobError::Pause(why),
-            LeverError::RateLimited(after) => JobError::Defer(after, "Lever rate limit".into()),
-            e if e.is_retryable() => JobError::Retry(e.into()),
-            e => JobError::Fail(e.into()),
-        }
     }
 }
 

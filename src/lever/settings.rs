@@ -7,8 +7,8 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::{connection, types::Stage, webhook};
-use crate::{app::AppState, crypto};
+use super::{Lever, connection, types::Stage, webhook};
+use crate::crypto;
 
 #[derive(Debug, Serialize)]
 pub struct Overview {
@@ -35,8 +35,8 @@ pub struct TokensConfigured {
     pub stage_change: bool,
 }
 
-pub async fn overview(state: &AppState, org_id: Uuid) -> sqlx::Result<Overview> {
-    let connection = connection::get(&state.db, org_id).await?;
+pub async fn overview(lever: &Lever, org_id: Uuid) -> sqlx::Result<Overview> {
+    let connection = connection::get(&lever.db, org_id).await?;
     let row = sqlx::query!(
         r#"SELECT o.webhook_key, s.application_created_token IS NOT NULL AS "app_set!",
                   s.stage_change_token IS NOT NULL AS "stage_set!", s.verified_at,
@@ -45,10 +45,10 @@ pub async fn overview(state: &AppState, org_id: Uuid) -> sqlx::Result<Overview> 
            FROM organizations o LEFT JOIN lever_settings s ON s.org_id = o.id WHERE o.id = $1"#,
         org_id
     )
-    .fetch_one(&state.db)
+    .fetch_one(&lever.db)
     .await?;
     let stages = match &connection {
-        Some(c) => cached_stages(&state.db, &c.account_id).await?.unwrap_or_default(),
+        Some(c) => cached_stages(&lever.db, &c.account_id).await?.unwrap_or_default(),
         None => Vec::new(),
     };
     let status = match &connection {
@@ -62,7 +62,7 @@ pub async fn overview(state: &AppState, org_id: Uuid) -> sqlx::Result<Overview> 
         needs_reconnect: status == "needs_reconnect",
         account_id: connection.as_ref().map(|c| c.account_id.clone()),
         problem: connection.and_then(|c| c.problem),
-        webhook_url: webhook_url(state, &row.webhook_key),
+        webhook_url: webhook_url(lever, &row.webhook_key),
         verified_at: row.verified_at,
         signature_tokens: TokensConfigured { application_created: row.app_set, stage_change: row.stage_set },
         trigger_stage_ids: row.trigger_stage_ids,
@@ -71,8 +71,8 @@ pub async fn overview(state: &AppState, org_id: Uuid) -> sqlx::Result<Overview> 
     })
 }
 
-pub fn webhook_url(state: &AppState, key: &str) -> String {
-    format!("{}/webhooks/lever/{key}", state.settings.public_url())
+pub fn webhook_url(lever: &Lever, key: &str) -> String {
+    format!("{}/webhooks/lever/{key}", lever.public_url)
 }
 
 /// The account's stages as last read from Lever, if ever.
@@ -107,7 +107,7 @@ pub fn check_token(field: &str, token: &str) -> Result<String, (String, String)>
 /// Checks picked trigger stages: Lever stage ids, and — once the account's stage list has
 /// been read — stages the account has. A stage that does not exist would trigger nothing.
 pub async fn check_stage_ids(
-    state: &AppState,
+    lever: &Lever,
     org_id: Uuid,
     ids: &[String],
 ) -> sqlx::Result<Result<(), (String, String)>> {
@@ -115,8 +115,8 @@ pub async fn check_stage_ids(
     if ids.len() > 100 || !ids.iter().all(|id| webhook::is_lever_id(id)) {
         return Ok(Err((field(), "trigger stages must be Lever stage ids".into())));
     }
-    let known = match connection::get(&state.db, org_id).await? {
-        Some(c) => cached_stages(&state.db, &c.account_id).await?,
+    let known = match connection::get(&lever.db, org_id).await? {
+        Some(c) => cached_stages(&lever.db, &c.account_id).await?,
         None => None,
     };
     let Some(known) = known else { return Ok(Ok(())) };
@@ -135,11 +135,11 @@ pub async fn check_stage_ids(
     )))
 }
 
-pub async fn apply(state: &AppState, org_id: Uuid, change: &Change) -> sqlx::Result<()> {
+pub async fn apply(lever: &Lever, org_id: Uuid, change: &Change) -> sqlx::Result<()> {
     let seal = |token: &Option<String>, event: &str| {
-        token.as_ref().map(|t| state.cipher.encrypt(t, &webhook::token_context(org_id, event)))
+        token.as_ref().map(|t| lever.cipher.encrypt(t, &webhook::token_context(org_id, event)))
     };
-    let mut tx = state.db.begin().await?;
+    let mut tx = lever.db.begin().await?;
     ensure_row(&mut tx, org_id).await?;
     if let Some(token) = &change.application_created_token {
         let sealed = seal(token, webhook::APPLICATION_CREATED);
@@ -159,7 +159,7 @@ pub async fn apply(state: &AppState, org_id: Uuid, change: &Change) -> sqlx::Res
             .await?;
     }
     tx.commit().await?;
-    state.webhook_cache.forget_org(org_id);
+    lever.webhook_cache.forget_org(org_id);
     Ok(())
 }
 
@@ -171,10 +171,10 @@ pub async fn ensure_row(conn: &mut PgConnection, org_id: Uuid) -> sqlx::Result<(
 }
 
 /// Gives the organization a new webhook URL; the old one stops working.
-pub async fn regenerate_key(state: &AppState, org_id: Uuid) -> sqlx::Result<()> {
+pub async fn regenerate_key(lever: &Lever, org_id: Uuid) -> sqlx::Result<()> {
     sqlx::query!("UPDATE organizations SET webhook_key = $2 WHERE id = $1", org_id, crypto::random_token(24))
-        .execute(&state.db)
+        .execute(&lever.db)
         .await?;
-    state.webhook_cache.forget_org(org_id);
+    lever.webhook_cache.forget_org(org_id);
     Ok(())
 }

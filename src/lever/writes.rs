@@ -15,8 +15,8 @@ use std::time::Duration;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{Api, LeverError};
-use crate::{app::AppState, jobs::backoff};
+use super::{Api, Lever, LeverError};
+use crate::backoff::backoff;
 
 /// Rounds of send → uncertain → read back within one call of [`once`].
 const ROUNDS: i32 = 3;
@@ -62,15 +62,10 @@ impl Payload<'_> {
 /// Sends `payload` as `write` unless it already happened, exactly once. Errors are Lever's
 /// answer to the last attempt; the write is then recorded as sent, not sent, or unknown
 /// (read back by the next call).
-pub async fn once(
-    state: &AppState,
-    api: &mut Api<'_>,
-    write: &Write<'_>,
-    payload: Payload<'_>,
-) -> Result<(), LeverError> {
+pub async fn once(lever: &Lever, api: &mut Api<'_>, write: &Write<'_>, payload: Payload<'_>) -> Result<(), LeverError> {
     let kind = payload.kind();
     for round in 1..=ROUNDS {
-        if !prepare(state, api, write, kind).await? {
+        if !prepare(lever, api, write, kind).await? {
             return Ok(());
         }
         let answer = match &payload {
@@ -80,7 +75,7 @@ pub async fn once(
                 answer.map(|v| v["id"].as_str().map(str::to_string))
             }
         };
-        match record(state, write, answer).await {
+        match record(lever, write, answer).await {
             Err(LeverError::Uncertain(why)) if round < ROUNDS => {
                 tracing::info!(key = write.key, why = %why, "a Lever write is unconfirmed; reading back");
                 tokio::time::sleep(backoff(round, Duration::from_millis(300), Duration::from_secs(3))).await;
@@ -91,25 +86,21 @@ pub async fn once(
     unreachable!("the last round returns")
 }
 
-fn db_error(e: sqlx::Error) -> LeverError {
-    LeverError::Unavailable(format!("database: {e}"))
-}
-
 /// Whether `write` still has to be sent: false when it is done, or when an unconfirmed
 /// earlier attempt turns out (by reading back) to have applied. When true, the write is
 /// now recorded as 'sending'; send it and pass the answer to [`record`].
-async fn prepare(state: &AppState, api: &mut Api<'_>, write: &Write<'_>, kind: Kind) -> Result<bool, LeverError> {
+async fn prepare(lever: &Lever, api: &mut Api<'_>, write: &Write<'_>, kind: Kind) -> Result<bool, LeverError> {
     let recorded = sqlx::query!("SELECT state, kind FROM lever_writes WHERE key = $1", write.key)
-        .fetch_optional(&state.db)
+        .fetch_optional(&lever.db)
         .await
-        .map_err(db_error)?;
+        .map_err(LeverError::database)?;
     match recorded {
         Some(r) if r.state == "done" => return Ok(false),
         Some(r) => {
             let kind = if r.kind == "feedback" { Kind::Feedback } else { Kind::Note };
             if let Some(lever_id) = find_marker(api, kind, write.opportunity_id, write.marker).await? {
                 tracing::info!(key = write.key, "an unconfirmed Lever write had applied; not writing it again");
-                mark_done(state, write.key, lever_id.as_deref()).await?;
+                mark_done(lever, write.key, lever_id.as_deref()).await?;
                 return Ok(false);
             }
         }
@@ -125,38 +116,38 @@ async fn prepare(state: &AppState, api: &mut Api<'_>, write: &Write<'_>, kind: K
         kind.as_str(),
         write.marker,
     )
-    .execute(&state.db)
+    .execute(&lever.db)
     .await
-    .map_err(db_error)?;
+    .map_err(LeverError::database)?;
     Ok(true)
 }
 
 /// Records Lever's answer to a write [`prepare`] allowed, and passes errors on.
 async fn record(
-    state: &AppState,
+    lever: &Lever,
     write: &Write<'_>,
     answer: Result<Option<String>, LeverError>,
 ) -> Result<(), LeverError> {
     match answer {
-        Ok(lever_id) => mark_done(state, write.key, lever_id.as_deref()).await,
+        Ok(lever_id) => mark_done(lever, write.key, lever_id.as_deref()).await,
         // It may have applied: leave 'sending' so the retry reads back first.
         Err(e @ LeverError::Uncertain(_)) => Err(e),
         // Certainly not applied: the retry may write straight away.
         Err(e) => {
             sqlx::query!("DELETE FROM lever_writes WHERE key = $1 AND state = 'sending'", write.key)
-                .execute(&state.db)
+                .execute(&lever.db)
                 .await
-                .map_err(db_error)?;
+                .map_err(LeverError::database)?;
             Err(e)
         }
     }
 }
 
-async fn mark_done(state: &AppState, key: &str, lever_id: Option<&str>) -> Result<(), LeverError> {
+async fn mark_done(lever: &Lever, key: &str, lever_id: Option<&str>) -> Result<(), LeverError> {
     sqlx::query!("UPDATE lever_writes SET state = 'done', lever_id = $2 WHERE key = $1", key, lever_id)
-        .execute(&state.db)
+        .execute(&lever.db)
         .await
-        .map_err(db_error)?;
+        .map_err(LeverError::database)?;
     Ok(())
 }
 

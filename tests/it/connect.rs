@@ -270,7 +270,7 @@ async fn disconnecting_removes_webhooks_forgets_tokens_and_parks_work() {
     assert_eq!(app.lever.webhooks("acct-1").len(), 2);
     // Another process has been talking to Lever and holds the access token in its cache.
     let other = app.second_process();
-    fulcrum::lever::Api::for_org(&other, org.id).await.expect("connected");
+    fulcrum::lever::Api::for_org(&other.lever, org.id).await.expect("connected");
     let page = admin.post_form("/integrations/lever/disconnect", &[]).await;
     assert_eq!(page.status, 303);
     assert!(app.lever.webhooks("acct-1").is_empty());
@@ -287,7 +287,7 @@ async fn disconnecting_removes_webhooks_forgets_tokens_and_parks_work() {
     .unwrap();
     assert!(cleared, "the deleted webhooks' signature tokens are not kept as if they still worked");
     let before = app.lever.calls_for("acct-1").len();
-    let after = fulcrum::lever::Api::for_org(&other, org.id).await.err();
+    let after = fulcrum::lever::Api::for_org(&other.lever, org.id).await.err();
     assert!(matches!(after, Some(fulcrum::lever::LeverError::NeedsReconnect(_))), "every process forgets the token");
     assert_eq!(app.lever.calls_for("acct-1").len(), before);
 }
@@ -301,10 +301,11 @@ async fn two_processes_refreshing_at_once_never_lose_the_rotated_token() {
     // A second process: its own state (token cache, HTTP client) on the same database.
     let other = app.second_process();
     for round in 0..5 {
-        let stale = fulcrum::lever::connection::access_token(&app.state, org.id, None).await.unwrap().access_token;
+        let stale =
+            fulcrum::lever::connection::access_token(&app.state.lever, org.id, None).await.unwrap().access_token;
         let (a, b) = tokio::join!(
-            fulcrum::lever::connection::refresh(&app.state, org.id, Refresh::Stale(&stale)),
-            fulcrum::lever::connection::refresh(&other, org.id, Refresh::Stale(&stale)),
+            fulcrum::lever::connection::refresh(&app.state.lever, org.id, Refresh::Stale(&stale)),
+            fulcrum::lever::connection::refresh(&other.lever, org.id, Refresh::Stale(&stale)),
         );
         let (a, b) = (a.unwrap(), b.unwrap());
         assert_eq!(a.access_token, b.access_token, "round {round}: both end with the one new token");
@@ -323,19 +324,19 @@ async fn idle_connections_are_kept_alive_and_admins_warned_before_the_year_is_ou
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
     app.connect_lever(&org, "acct-1").await;
-    fulcrum::jobs::maintenance::lever_upkeep(&app.state).await.unwrap();
+    fulcrum::jobs::maintenance::lever_upkeep(&app.state.jobs()).await.unwrap();
     app.settle().await;
     assert_eq!(app.lever.refresh_count("acct-1"), 0, "a fresh connection needs nothing");
 
     app.clock().advance(chrono::Duration::days(31));
-    fulcrum::jobs::maintenance::lever_upkeep(&app.state).await.unwrap();
+    fulcrum::jobs::maintenance::lever_upkeep(&app.state.jobs()).await.unwrap();
     eventually("the keep-alive refresh", Duration::from_secs(10), || async { app.lever.refresh_count("acct-1") == 1 })
         .await;
     app.settle().await;
 
     app.clock().advance(chrono::Duration::days(310));
-    fulcrum::jobs::maintenance::lever_upkeep(&app.state).await.unwrap();
-    fulcrum::jobs::maintenance::lever_upkeep(&app.state).await.unwrap();
+    fulcrum::jobs::maintenance::lever_upkeep(&app.state.jobs()).await.unwrap();
+    fulcrum::jobs::maintenance::lever_upkeep(&app.state.jobs()).await.unwrap();
     let mails = app.smtp.wait_for(1, Duration::from_secs(10)).await;
     app.settle().await;
     assert_eq!(mails[0].to, vec![org.admin_email.clone()]);
@@ -351,7 +352,7 @@ async fn lever_redirects_are_followed_with_the_token_but_only_to_levers_hosts() 
     app.settle().await;
     // Lever routes the account elsewhere on the same host: followed, token kept.
     app.lever.redirect_api_to(Some(app.lever.api_url().trim_end_matches("/v1")));
-    let mut api = fulcrum::lever::Api::for_org(&app.state, org.id).await.unwrap();
+    let mut api = fulcrum::lever::Api::for_org(&app.state.lever, org.id).await.unwrap();
     let stages = api.stages().await.expect("followed the redirect");
     assert!(stages.iter().any(|s| s.text == "Fulcrum Assessment"));
     assert!(app.lever.calls_for("acct-1").iter().any(|c| c.path.starts_with("/eu/v1/stages") && c.status == 200));

@@ -92,7 +92,7 @@ async fn pruning_keeps_tables_to_the_retention_windows() {
     .execute(&app.db)
     .await
     .unwrap();
-    fulcrum::jobs::maintenance::prune(&app.state).await.unwrap();
+    fulcrum::jobs::maintenance::prune(&app.state.jobs()).await.unwrap();
     let tokens: Vec<String> = sqlx::query_scalar("SELECT token FROM deliveries").fetch_all(&app.db).await.unwrap();
     assert_eq!(tokens, vec!["new"]);
     let jobs: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs").fetch_one(&app.db).await.unwrap();

@@ -465,7 +465,7 @@ async fn short_lived_tokens_keep_work_flowing_through_refreshes() {
         // Let the access token age past its life between candidates.
         let before = app.lever.refresh_count(ACCOUNT);
         eventually("a refresh", Duration::from_secs(5), || async {
-            fulcrum::lever::connection::access_token(&app.state, org.id, None).await.is_ok()
+            fulcrum::lever::connection::access_token(&app.state.lever, org.id, None).await.is_ok()
                 && app.lever.refresh_count(ACCOUNT) > before
         })
         .await;

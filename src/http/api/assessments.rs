@@ -15,12 +15,12 @@ use uuid::Uuid;
 
 use super::{ApiClient, ApiJson};
 use crate::{
-    app::AppState,
     db::assessments::{self, Assessment},
     domain::{
         assessment::{AssessmentInput, FieldError, Question, ValidAssessment},
         resolution::name_tag,
     },
+    http::AppState,
     http::error::{ApiResult, AppError, parse_id},
 };
 

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{ApiClient, ApiJson};
 use crate::{
-    app::AppState,
+    http::AppState,
     http::error::{ApiResult, AppError},
     lever::{
         settings::{self, Change, Overview},
@@ -17,7 +17,7 @@ use crate::{
 };
 
 pub async fn get(State(state): State<AppState>, client: ApiClient) -> ApiResult<Json<Overview>> {
-    Ok(Json(settings::overview(&state, client.org_id).await?))
+    Ok(Json(settings::overview(&state.lever, client.org_id).await?))
 }
 
 #[derive(Deserialize)]
@@ -56,9 +56,9 @@ pub async fn put(
         }
     }
     if let Some(ids) = &update.trigger_stage_ids {
-        settings::check_stage_ids(&state, client.org_id, ids).await?.map_err(invalid)?;
+        settings::check_stage_ids(&state.lever, client.org_id, ids).await?.map_err(invalid)?;
     }
     change.trigger_stage_ids = update.trigger_stage_ids;
-    settings::apply(&state, client.org_id, &change).await?;
-    Ok(Json(settings::overview(&state, client.org_id).await?))
+    settings::apply(&state.lever, client.org_id, &change).await?;
+    Ok(Json(settings::overview(&state.lever, client.org_id).await?))
 }

@@ -13,15 +13,16 @@ use uuid::Uuid;
 
 use super::{ApiClient, ApiJson};
 use crate::{
-    app::AppState,
+    http::AppState,
     http::error::{ApiResult, AppError, parse_id},
-    invitations::{self, Invitation, Outcome, TransitionError},
+    invitations::{self, Invitation, InvitationStatus, Outcome},
+    jobs::kinds::follow_up,
 };
 
 #[derive(Serialize)]
 pub struct InvitationJson {
     id: Uuid,
-    status: String,
+    status: InvitationStatus,
     assessment_id: Uuid,
     assessment_name: String,
     opportunity_id: String,
@@ -42,7 +43,7 @@ pub struct InvitationJson {
 impl InvitationJson {
     fn new(state: &AppState, inv: Invitation) -> Self {
         Self {
-            report_url: invitations::report_url(state, inv.id),
+            report_url: invitations::report_url(state.settings.public_url(), inv.id),
             id: inv.id,
             status: inv.status,
             assessment_id: inv.assessment_id,
@@ -69,24 +70,23 @@ pub struct Filters {
     opportunity_id: Option<String>,
 }
 
-const STATUSES: &[&str] = &["invited", "started", "completed", "expired", "cancelled"];
-
 pub async fn list(
     State(state): State<AppState>,
     client: ApiClient,
     Query(filters): Query<Filters>,
 ) -> ApiResult<Json<Value>> {
-    if let Some(status) = filters.status.as_deref().filter(|s| !STATUSES.contains(s)) {
-        return Err(
-            AppError::invalid("status", format!("unknown status {status:?}; one of {}", STATUSES.join(", "))).into()
-        );
-    }
-    let mut conn = state.db.acquire().await?;
-    let filter = invitations::Filter {
-        status: filters.status.as_deref(),
-        opportunity_id: filters.opportunity_id.as_deref(),
-        ..Default::default()
+    let status = match filters.status.as_deref().map(str::parse::<InvitationStatus>) {
+        None => None,
+        Some(Ok(status)) => Some(status),
+        Some(Err(unknown)) => {
+            let known: Vec<&str> = InvitationStatus::ALL.iter().map(|s| s.as_str()).collect();
+            let message = format!("unknown status {:?}; one of {}", unknown.value, known.join(", "));
+            return Err(AppError::invalid("status", message).into());
+        }
     };
+    let mut conn = state.db.acquire().await?;
+    let filter =
+        invitations::Filter { status, opportunity_id: filters.opportunity_id.as_deref(), ..Default::default() };
     let rows = invitations::list(&mut conn, client.org_id, &filter, 500).await?;
     let data: Vec<InvitationJson> = rows.into_iter().map(|i| InvitationJson::new(&state, i)).collect();
     Ok(Json(json!({ "data": data })))
@@ -106,10 +106,6 @@ pub async fn get(
     Ok(Json(InvitationJson::new(&state, inv)))
 }
 
-fn refused(error: TransitionError) -> AppError {
-    AppError::Conflict(format!("{}.", crate::http::auth::capitalise(&error.to_string()).trim_end_matches('.')))
-}
-
 pub async fn start(
     State(state): State<AppState>,
     client: ApiClient,
@@ -119,7 +115,9 @@ pub async fn start(
     find(&state, &client, id).await?;
     let mut tx = state.db.begin().await?;
     let inv = invitations::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    invitations::start(&state, &mut tx, &inv).await?.map_err(refused)?;
+    let now = state.clock.now();
+    let effects = invitations::start(&mut tx, &inv, now).await.map_err(AppError::from)?;
+    follow_up(&mut tx, (&inv).into(), &effects, now).await?;
     tx.commit().await?;
     let inv = find(&state, &client, id).await?;
     Ok(Json(InvitationJson::new(&state, inv)))
@@ -156,14 +154,11 @@ pub async fn result(
     let mut tx = state.db.begin().await?;
     let inv = invitations::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let score = body.score as i32;
-    let outcome = Outcome {
-        score,
-        passed: body.passed.unwrap_or(score >= inv.pass_mark),
-        failure_reason: reason,
-        report_url,
-        answers: None,
-    };
-    invitations::complete(&state, &mut tx, &inv, &outcome).await?.map_err(refused)?;
+    let outcome =
+        Outcome { score, passed: body.passed.unwrap_or(score >= inv.pass_mark), failure_reason: reason, report_url };
+    let now = state.clock.now();
+    let effects = invitations::complete(&mut tx, &inv, &outcome, None, now).await.map_err(AppError::from)?;
+    follow_up(&mut tx, (&inv).into(), &effects, now).await?;
     tx.commit().await?;
     let inv = find(&state, &client, id).await?;
     Ok(Json(InvitationJson::new(&state, inv)))

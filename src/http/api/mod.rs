@@ -17,7 +17,7 @@ use serde_json::{Value, error::Category, json};
 use uuid::Uuid;
 
 use super::error::{ApiError, ApiResult, AppError};
-use crate::{app::AppState, crypto};
+use crate::{crypto, http::AppState};
 
 pub fn routes() -> Router<AppState> {
     Router::new()

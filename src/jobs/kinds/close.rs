@@ -6,8 +6,9 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::follow_up;
 use crate::{
-    invitations,
+    invitations::{self, InvitationStatus},
     jobs::{Job, JobContext, JobError},
 };
 
@@ -24,33 +25,26 @@ impl Job for CloseInvitation {
     }
 
     async fn run(self, ctx: JobContext) -> Result<(), JobError> {
-        let state = &ctx.state;
-        let now = state.clock.now();
-        let mut tx = state.db.begin().await?;
+        let env = &ctx.env;
+        let now = env.clock.now();
+        let mut tx = env.db.begin().await?;
         let Some(inv) = invitations::lock(&mut tx, self.invitation_id).await? else {
             return Ok(());
         };
-        match inv.status.as_str() {
-            "invited" if now >= inv.deadline => {
-                invitations::expire(
-                    state,
-                    &mut tx,
-                    &inv,
-                    "The candidate did not start the assessment before the deadline.",
-                )
-                .await?;
+        let reason = match inv.status {
+            InvitationStatus::Invited if now >= inv.deadline => {
+                "The candidate did not start the assessment before the deadline."
             }
-            "invited" => return Err(not_yet(inv.deadline - now)),
-            "started" => match inv.close_at() {
-                Some(close_at) if now >= close_at => {
-                    let reason = "The candidate started but did not submit within the time limit.";
-                    invitations::expire(state, &mut tx, &inv, reason).await?;
-                }
+            InvitationStatus::Invited => return Err(not_yet(inv.deadline - now)),
+            InvitationStatus::Started => match inv.close_at() {
+                Some(close_at) if now >= close_at => "The candidate started but did not submit within the time limit.",
                 Some(close_at) => return Err(not_yet(close_at - now)),
-                None => {}
+                None => return Ok(()),
             },
-            _ => {}
-        }
+            _ => return Ok(()),
+        };
+        let effects = invitations::expire(&mut tx, &inv, reason, now).await.map_err(anyhow::Error::from)?;
+        follow_up(&mut tx, (&inv).into(), &effects, now).await?;
         tx.commit().await?;
         Ok(())
     }

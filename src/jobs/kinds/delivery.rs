@@ -8,7 +8,6 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::{
-    app::AppState,
     db::{self, assessments::AssessmentRef},
     domain::{
         email::EmailAddress,
@@ -16,7 +15,11 @@ use crate::{
         resolution::{self, Resolved},
     },
     invitations::{self, NewInvitation},
-    jobs::{Job, JobContext, JobError, kinds::error_note},
+    jobs::Env,
+    jobs::{
+        Job, JobContext, JobError,
+        kinds::{Subject, error_note, follow_up},
+    },
     lever::{Api, LeverError, cache, types::Opportunity, webhook},
 };
 
@@ -36,14 +39,14 @@ impl Job for HandleDelivery {
     }
 
     async fn run(self, ctx: JobContext) -> Result<(), JobError> {
-        let state = &ctx.state;
+        let env = &ctx.env;
         let delivery = sqlx::query!(
             "SELECT id, event, opportunity_id, data, result FROM deliveries
              WHERE org_id = $1 AND token = $2 AND outcome = 'accepted'",
             self.org_id,
             self.token
         )
-        .fetch_optional(&state.db)
+        .fetch_optional(&env.db)
         .await?;
         let Some(delivery) = delivery.filter(|d| d.result.is_none()) else {
             return Ok(());
@@ -54,8 +57,8 @@ impl Job for HandleDelivery {
             opportunity_id: delivery.opportunity_id.unwrap_or_default(),
             data: delivery.data.unwrap_or_default(),
         };
-        let outcome = match Api::for_org(state, self.org_id).await {
-            Ok(mut api) => handle(state, &mut api, &event).await,
+        let outcome = match Api::for_org(&env.lever, self.org_id).await {
+            Ok(mut api) => handle(env, &mut api, &event).await,
             Err(e) => Err(e.into()),
         };
         let summary = match outcome {
@@ -63,7 +66,7 @@ impl Job for HandleDelivery {
             Err(JobError::Fail(e)) => format!("Could not be handled: {e:#}"),
             Err(other) => return Err(other),
         };
-        sqlx::query!("UPDATE deliveries SET result = $2 WHERE id = $1", event.id, summary).execute(&state.db).await?;
+        sqlx::query!("UPDATE deliveries SET result = $2 WHERE id = $1", event.id, summary).execute(&env.db).await?;
         Ok(())
     }
 }
@@ -76,11 +79,11 @@ struct Event {
 }
 
 /// Works out and does what the event asks; returns what it led to, for the delivery log.
-async fn handle(state: &AppState, api: &mut Api<'_>, event: &Event) -> Result<String, JobError> {
-    match decide(state, api, event).await {
+async fn handle(env: &Env, api: &mut Api<'_>, event: &Event) -> Result<String, JobError> {
+    match decide(env, api, event).await {
         Err(JobError::Fail(e)) if is_forbidden(&e) => {
             let reason = Problem::Permission(format!("{e:#}"));
-            error_in_lever(state, api, event, &reason).await?;
+            error_in_lever(env, api, event, &reason).await?;
             Ok(reason.summary())
         }
         other => other,
@@ -91,9 +94,9 @@ fn is_forbidden(e: &anyhow::Error) -> bool {
     matches!(e.downcast_ref::<LeverError>(), Some(LeverError::Forbidden(_)))
 }
 
-async fn decide(state: &AppState, api: &mut Api<'_>, event: &Event) -> Result<String, JobError> {
+async fn decide(env: &Env, api: &mut Api<'_>, event: &Event) -> Result<String, JobError> {
     let picked = sqlx::query_scalar!("SELECT trigger_stage_ids FROM lever_settings WHERE org_id = $1", api.org_id)
-        .fetch_optional(&state.db)
+        .fetch_optional(&env.db)
         .await?
         .unwrap_or_default();
     let (opportunity, stage) = match event.kind.as_str() {
@@ -102,14 +105,14 @@ async fn decide(state: &AppState, api: &mut Api<'_>, event: &Event) -> Result<St
             let Some(stage) = stage else {
                 return Err(JobError::Fail(anyhow::anyhow!("the delivery names no toStageId")));
             };
-            if !triggers(state, api, &picked, &stage).await? {
+            if !triggers(env, api, &picked, &stage).await? {
                 return Ok("Not a trigger stage: nothing to do".into());
             }
             let opportunity = api.opportunity(&event.opportunity_id).await?;
             // A late delivery (Lever's retries, or a Rerun days later) for a move the
             // candidate has since left: Lever's present stage decides.
             if let Some(now_in) = opportunity.stage.as_deref().filter(|now_in| *now_in != stage)
-                && !triggers(state, api, &picked, now_in).await?
+                && !triggers(env, api, &picked, now_in).await?
             {
                 return Ok("The candidate has since moved on to a stage that is not a trigger: not invited".into());
             }
@@ -120,37 +123,37 @@ async fn decide(state: &AppState, api: &mut Api<'_>, event: &Event) -> Result<St
             let Some(stage) = opportunity.stage.clone() else {
                 return Ok("The new application is in no stage: nothing to do".into());
             };
-            if !triggers(state, api, &picked, &stage).await? {
+            if !triggers(env, api, &picked, &stage).await? {
                 return Ok("The new application is not in a trigger stage: nothing to do".into());
             }
             (opportunity, stage)
         }
     };
-    remember_status_tags(state, api.org_id, &opportunity).await?;
+    remember_status_tags(env, api.org_id, &opportunity).await?;
     if opportunity.archived.as_ref().is_some_and(Value::is_object) {
-        return report(state, api, event, Problem::Archived).await;
+        return report(env, api, event, Problem::Archived).await;
     }
     let posting = match opportunity.posting_id() {
-        Some(id) => Some(cache::posting(state, api, id).await?),
+        Some(id) => Some(cache::posting(&env.lever, api, id).await?),
         None => None,
     };
     let posting_tags = posting.as_ref().map(|p| p.tags.clone()).unwrap_or_default();
-    let assessments = db::assessments::for_resolution(&mut *state.db.acquire().await?, api.org_id).await?;
+    let assessments = db::assessments::for_resolution(&mut *env.db.acquire().await?, api.org_id).await?;
     let catalogue: Vec<resolution::Candidate> = assessments.iter().map(AssessmentRef::candidate).collect();
     let tags = posting_tags.iter().chain(&opportunity.tags).map(String::as_str);
-    let resolved = resolution::resolve(&state.settings.brand, tags, &catalogue);
+    let resolved = resolution::resolve(&env.settings.brand, tags, &catalogue);
     if resolved.invite.is_empty() {
-        return report(state, api, event, Problem::from_resolution(&state.settings.brand, &resolved)).await;
+        return report(env, api, event, Problem::from_resolution(&env.settings.brand, &resolved)).await;
     }
     let Some(email) = opportunity.emails.iter().find_map(|e| EmailAddress::parse(e).ok()) else {
-        return report(state, api, event, Problem::NoEmail).await;
+        return report(env, api, event, Problem::NoEmail).await;
     };
     let perform_as = opportunity
         .moved_into_by(&stage)
         .or_else(|| opportunity.applications.iter().find_map(|a| a.posting_owner.as_deref()))
         .or_else(|| posting.as_ref().and_then(|p| p.owner.as_deref()));
     let entered = opportunity.entered_at(&stage);
-    let mut tx = state.db.begin().await?;
+    let mut tx = env.db.begin().await?;
     let (mut invited, mut open) = (Vec::new(), Vec::new());
     for id in &resolved.invite {
         let a = assessments.iter().find(|a| a.id == *id).expect("resolved from this list");
@@ -189,7 +192,11 @@ async fn decide(state: &AppState, api: &mut Api<'_>, event: &Event) -> Result<St
                     stage_entered_at: entered,
                     delivery_id: Some(event.id),
                 };
-                if invitations::create(state, &mut tx, &new).await?.is_some() {
+                let now = env.clock.now();
+                let remind = env.settings.email.reminder_hours_before_deadline;
+                if let Some((id, effects)) = invitations::create(&mut tx, &env.cipher, now, remind, &new).await? {
+                    let subject = Subject { org_id: api.org_id, invitation_id: id, opportunity_id: &opportunity.id };
+                    follow_up(&mut tx, subject, &effects, now).await?;
                     invited.push(a.name.clone());
                 }
             }
@@ -202,21 +209,21 @@ async fn decide(state: &AppState, api: &mut Api<'_>, event: &Event) -> Result<St
     if open.is_empty() {
         return Ok("Already invited for this move: nothing new".into());
     }
-    report(state, api, event, Problem::AlreadyInvited(open)).await
+    report(env, api, event, Problem::AlreadyInvited(open)).await
 }
 
-async fn triggers(state: &AppState, api: &mut Api<'_>, picked: &[String], stage: &str) -> Result<bool, JobError> {
+async fn triggers(env: &Env, api: &mut Api<'_>, picked: &[String], stage: &str) -> Result<bool, JobError> {
     if !picked.is_empty() {
         return Ok(picked.iter().any(|p| p == stage));
     }
-    let name = cache::stage_name(state, api, stage).await?;
-    Ok(is_trigger_stage(&state.settings.brand, &[], stage, name.as_deref()))
+    let name = cache::stage_name(&env.lever, api, stage).await?;
+    Ok(is_trigger_stage(&env.settings.brand, &[], stage, name.as_deref()))
 }
 
 /// Records which of Fulcrum's status tags the opportunity carries now, so the next sync
 /// removes exactly the stale ones.
-async fn remember_status_tags(state: &AppState, org_id: Uuid, opportunity: &Opportunity) -> sqlx::Result<()> {
-    let ours = StatusTags::new(&state.settings.brand).all();
+async fn remember_status_tags(env: &Env, org_id: Uuid, opportunity: &Opportunity) -> sqlx::Result<()> {
+    let ours = StatusTags::new(&env.settings.brand).all();
     let present: Vec<String> = opportunity.tags.iter().filter(|t| ours.contains(t)).cloned().collect();
     sqlx::query!(
         "INSERT INTO lever_opportunities (org_id, opportunity_id, status_tags) VALUES ($1, $2, $3)
@@ -225,7 +232,7 @@ async fn remember_status_tags(state: &AppState, org_id: Uuid, opportunity: &Oppo
         opportunity.id,
         &present,
     )
-    .execute(&state.db)
+    .execute(&env.db)
     .await?;
     Ok(())
 }
@@ -359,13 +366,13 @@ impl Problem {
 }
 
 /// Reports the problem in Lever and returns the delivery log's line for it.
-async fn report(state: &AppState, api: &mut Api<'_>, event: &Event, problem: Problem) -> Result<String, JobError> {
-    error_in_lever(state, api, event, &problem).await?;
-    let (why, _) = problem.text(&state.settings.brand);
+async fn report(env: &Env, api: &mut Api<'_>, event: &Event, problem: Problem) -> Result<String, JobError> {
+    error_in_lever(env, api, event, &problem).await?;
+    let (why, _) = problem.text(&env.settings.brand);
     Ok(format!("Not invited: {why}"))
 }
 
-async fn error_in_lever(state: &AppState, api: &mut Api<'_>, event: &Event, problem: &Problem) -> Result<(), JobError> {
-    let (why, fix) = problem.text(&state.settings.brand);
-    error_note::write(state, api, &event.opportunity_id, &format!("delivery-{}", event.id), &why, &fix).await
+async fn error_in_lever(env: &Env, api: &mut Api<'_>, event: &Event, problem: &Problem) -> Result<(), JobError> {
+    let (why, fix) = problem.text(&env.settings.brand);
+    error_note::write(env, api, &event.opportunity_id, &format!("delivery-{}", event.id), &why, &fix).await
 }

@@ -7,15 +7,15 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
-    app::AppState,
     email::{
         Email, MailError,
         templates::{self, Branding, InviteContext, Rendered},
     },
-    invitations,
+    invitations::{self, Effect, InvitationStatus},
+    jobs::Env,
     jobs::{
         self, Job, JobContext, JobError,
-        kinds::{error_note::ErrorNote, sync::SyncOpportunity},
+        kinds::{Subject, error_note::ErrorNote, follow_up},
     },
 };
 
@@ -49,26 +49,26 @@ impl Job for SendEmail {
     }
 
     async fn run(self, ctx: JobContext) -> Result<(), JobError> {
-        let state = &ctx.state;
+        let env = &ctx.env;
         match self {
-            Self::Invite { invitation_id } => invite(state, invitation_id, ctx.attempt >= Self::MAX_ATTEMPTS).await,
-            Self::Reminder { invitation_id } => reminder(state, invitation_id).await,
-            Self::ResultReady { invitation_id } => result_ready(state, invitation_id).await,
+            Self::Invite { invitation_id } => invite(env, invitation_id, ctx.attempt >= Self::MAX_ATTEMPTS).await,
+            Self::Reminder { invitation_id } => reminder(env, invitation_id).await,
+            Self::ResultReady { invitation_id } => result_ready(env, invitation_id).await,
             Self::ReconnectNeeded { org_id } => {
                 let text = format!(
                     "Lever refused {brand}'s access for your organization: it was revoked in Lever, or it expired.\n\n\
                      Until an admin reconnects, candidates moved into assessment stages are not invited and results \
                      are not written to Lever. Nothing is lost: the waiting work resumes as soon as Lever is \
                      reconnected.\n\nReconnect on the Lever settings page:",
-                    brand = state.settings.brand
+                    brand = env.settings.brand
                 );
-                to_admins(state, org_id, "notice:reconnect", "Action needed: reconnect Lever", &text).await
+                to_admins(env, org_id, "notice:reconnect", "Action needed: reconnect Lever", &text).await
             }
             Self::ExpiryWarning { org_id } => {
                 let text = "Lever ends every app's access one year after it was approved. Your organization's \
                             connection reaches that limit within a month: reconnect Lever (it takes a minute) to \
                             keep candidates flowing without a gap.\n\nReconnect on the Lever settings page:";
-                to_admins(state, org_id, "notice:expiry", "Reconnect Lever before its access expires", text).await
+                to_admins(env, org_id, "notice:expiry", "Reconnect Lever before its access expires", text).await
             }
         }
     }
@@ -77,7 +77,7 @@ impl Job for SendEmail {
 struct InviteRow {
     org_id: Uuid,
     opportunity_id: String,
-    status: String,
+    status: InvitationStatus,
     candidate_name: String,
     candidate_email: String,
     token_sealed: String,
@@ -93,26 +93,27 @@ struct InviteRow {
     accent_color: Option<String>,
 }
 
-async fn load(state: &AppState, invitation_id: Uuid) -> sqlx::Result<Option<InviteRow>> {
+async fn load(env: &Env, invitation_id: Uuid) -> sqlx::Result<Option<InviteRow>> {
     sqlx::query_as!(
         InviteRow,
-        "SELECT i.org_id, i.opportunity_id, i.status, i.candidate_name, i.candidate_email, i.token_sealed, i.deadline,
+        r#"SELECT i.org_id, i.opportunity_id, i.status AS "status: InvitationStatus", i.candidate_name, i.candidate_email, i.token_sealed, i.deadline,
                 i.email_sent_at, i.reminder_sent_at, a.name AS assessment_name, a.time_limit_minutes,
-                o.name AS company, t.subject AS \"subject?\", t.body AS \"body?\", t.logo_url, t.accent_color
+                o.name AS company, t.subject AS "subject?", t.body AS "body?", t.logo_url, t.accent_color
          FROM invitations i
          JOIN assessments a ON a.id = i.assessment_id
          JOIN organizations o ON o.id = i.org_id
          LEFT JOIN email_templates t ON t.org_id = i.org_id
-         WHERE i.id = $1",
+         WHERE i.id = $1"#,
         invitation_id
     )
-    .fetch_optional(&state.db)
+    .fetch_optional(&env.db)
     .await
 }
 
 impl InviteRow {
-    fn context(&self, state: &AppState, id: Uuid) -> Result<InviteContext, JobError> {
-        let link = invitations::link(state, &self.token_sealed, id).map_err(JobError::Fail)?;
+    fn context(&self, env: &Env, id: Uuid) -> Result<InviteContext, JobError> {
+        let link = invitations::link(&env.cipher, env.settings.public_url(), &self.token_sealed, id)
+            .map_err(JobError::Fail)?;
         Ok(InviteContext {
             candidate_name: if self.candidate_name.is_empty() { "there".into() } else { self.candidate_name.clone() },
             assessment_name: self.assessment_name.clone(),
@@ -130,36 +131,30 @@ impl InviteRow {
 
 /// Sends the invite. On the `last` attempt a failure that could still pass is explained on
 /// the candidate in Lever too: until an admin retries, nobody is invited.
-async fn invite(state: &AppState, id: Uuid, last: bool) -> Result<(), JobError> {
-    let Some(row) = load(state, id).await? else { return Ok(()) };
-    if row.email_sent_at.is_some() || row.status != "invited" {
+async fn invite(env: &Env, id: Uuid, last: bool) -> Result<(), JobError> {
+    let Some(row) = load(env, id).await? else { return Ok(()) };
+    if row.email_sent_at.is_some() || row.status != InvitationStatus::Invited {
         return Ok(());
     }
-    let context = row.context(state, id)?;
+    let context = row.context(env, id)?;
     let subject = row.subject.as_deref().unwrap_or(templates::DEFAULT_SUBJECT);
     let body = row.body.as_deref().unwrap_or(templates::DEFAULT_BODY);
     let rendered = templates::invite(subject, body, &context, &row.branding())
         .map_err(|e| JobError::Fail(anyhow::anyhow!("the invite email template does not render: {e}")))?;
-    let sent = deliver(state, row.org_id, Some(id), "invite", &row.candidate_email, &rendered).await;
-    let mut tx = state.db.begin().await?;
+    let sent = deliver(env, row.org_id, Some(id), "invite", &row.candidate_email, &rendered).await;
+    let mut tx = env.db.begin().await?;
     match &sent {
         Ok(()) => {
-            sqlx::query!("UPDATE invitations SET email_sent_at = now(), email_error = NULL WHERE id = $1", id)
-                .execute(&mut *tx)
-                .await?;
-            let sync = SyncOpportunity { org_id: row.org_id, opportunity_id: row.opportunity_id.clone() };
-            jobs::enqueue(&mut tx, &sync, state.clock.now()).await?;
+            invitations::mark_email_sent(&mut tx, id).await?;
+            let subject = Subject { org_id: row.org_id, invitation_id: id, opportunity_id: &row.opportunity_id };
+            follow_up(&mut tx, subject, &[Effect::SyncLever], env.clock.now()).await?;
         }
         Err(e @ MailError::Permanent(_)) => {
             // The mail server will never take it: the invitation cannot go ahead, and
             // Lever says so on the candidate.
-            sqlx::query!(
-                "UPDATE invitations SET email_error = $2, status = 'cancelled', failure_reason = $2 WHERE id = $1",
-                id,
-                e.to_string()
-            )
-            .execute(&mut *tx)
-            .await?;
+            if let Some(inv) = invitations::lock(&mut tx, id).await? {
+                invitations::cancel(&mut tx, &inv, &e.to_string()).await.map_err(anyhow::Error::from)?;
+            }
             let note = ErrorNote {
                 org_id: row.org_id,
                 opportunity_id: row.opportunity_id.clone(),
@@ -167,12 +162,10 @@ async fn invite(state: &AppState, id: Uuid, last: bool) -> Result<(), JobError> 
                 why: format!("The invite email to {} was refused: {e}.", row.candidate_email),
                 fix: "Correct the candidate's email address in Lever, then move them into the stage again.".into(),
             };
-            jobs::enqueue(&mut tx, &note, state.clock.now()).await?;
+            jobs::enqueue(&mut tx, &note, env.clock.now()).await?;
         }
         Err(e) => {
-            sqlx::query!("UPDATE invitations SET email_error = $2 WHERE id = $1", id, e.to_string())
-                .execute(&mut *tx)
-                .await?;
+            invitations::mark_email_failed(&mut tx, id, &e.to_string()).await?;
             if last {
                 let note = ErrorNote {
                     org_id: row.org_id,
@@ -185,10 +178,10 @@ async fn invite(state: &AppState, id: Uuid, last: bool) -> Result<(), JobError> 
                     ),
                     fix: format!(
                         "An admin checks {brand}'s mail settings, then clicks Retry on the Jobs page in {brand}.",
-                        brand = state.settings.brand
+                        brand = env.settings.brand
                     ),
                 };
-                jobs::enqueue(&mut tx, &note, state.clock.now()).await?;
+                jobs::enqueue(&mut tx, &note, env.clock.now()).await?;
             }
         }
     }
@@ -200,12 +193,12 @@ async fn invite(state: &AppState, id: Uuid, last: bool) -> Result<(), JobError> 
     }
 }
 
-async fn reminder(state: &AppState, id: Uuid) -> Result<(), JobError> {
-    let Some(row) = load(state, id).await? else { return Ok(()) };
-    if row.status != "invited" || row.email_sent_at.is_none() || row.reminder_sent_at.is_some() {
+async fn reminder(env: &Env, id: Uuid) -> Result<(), JobError> {
+    let Some(row) = load(env, id).await? else { return Ok(()) };
+    if row.status != InvitationStatus::Invited || row.email_sent_at.is_none() || row.reminder_sent_at.is_some() {
         return Ok(());
     }
-    let context = row.context(state, id)?;
+    let context = row.context(env, id)?;
     let text = format!(
         "Hello {},\n\nA reminder from {}: your {} assessment has not been started yet, and the link expires on {}. \
          It takes at most {}.",
@@ -213,18 +206,18 @@ async fn reminder(state: &AppState, id: Uuid) -> Result<(), JobError> {
     );
     let subject = format!("Reminder: your {} assessment expires soon", context.assessment_name);
     let rendered = templates::notice(&subject, &text, Some((&context.link, "Open the assessment")), &row.branding());
-    deliver(state, row.org_id, Some(id), "reminder", &row.candidate_email, &rendered).await.map_err(into_job_error)?;
-    sqlx::query!("UPDATE invitations SET reminder_sent_at = now() WHERE id = $1", id).execute(&state.db).await?;
+    deliver(env, row.org_id, Some(id), "reminder", &row.candidate_email, &rendered).await.map_err(into_job_error)?;
+    invitations::mark_reminded(&mut *env.db.acquire().await?, id).await?;
     Ok(())
 }
 
-async fn result_ready(state: &AppState, id: Uuid) -> Result<(), JobError> {
+async fn result_ready(env: &Env, id: Uuid) -> Result<(), JobError> {
     let row = sqlx::query!(
         "SELECT i.org_id, i.candidate_name, i.candidate_email, i.score, i.passed, a.name AS assessment_name
          FROM invitations i JOIN assessments a ON a.id = i.assessment_id WHERE i.id = $1 AND i.status = 'completed'",
         id
     )
-    .fetch_optional(&state.db)
+    .fetch_optional(&env.db)
     .await?;
     let Some(row) = row else { return Ok(()) };
     let who = if row.candidate_name.is_empty() { row.candidate_email.clone() } else { row.candidate_name.clone() };
@@ -235,33 +228,33 @@ async fn result_ready(state: &AppState, id: Uuid) -> Result<(), JobError> {
         row.assessment_name,
         row.score.unwrap_or(0)
     );
-    let report = invitations::report_url(state, id);
+    let report = invitations::report_url(env.settings.public_url(), id);
     let rendered = templates::notice(&subject, &text, Some((&report, "Open the report")), &Branding::default());
     let people = sqlx::query_scalar!("SELECT email FROM users WHERE org_id = $1 ORDER BY created_at", row.org_id)
-        .fetch_all(&state.db)
+        .fetch_all(&env.db)
         .await?;
     for to in people {
-        deliver(state, row.org_id, Some(id), "result", &to, &rendered).await.map_err(into_job_error)?;
+        deliver(env, row.org_id, Some(id), "result", &to, &rendered).await.map_err(into_job_error)?;
     }
     Ok(())
 }
 
-async fn to_admins(state: &AppState, org_id: Uuid, kind: &str, subject: &str, text: &str) -> Result<(), JobError> {
-    let link = format!("{}/app/settings/integrations/lever", state.settings.public_url());
+async fn to_admins(env: &Env, org_id: Uuid, kind: &str, subject: &str, text: &str) -> Result<(), JobError> {
+    let link = format!("{}/app/settings/integrations/lever", env.settings.public_url());
     let rendered = templates::notice(subject, text, Some((&link, "Open the Lever settings")), &Branding::default());
     let admins =
         sqlx::query_scalar!("SELECT email FROM users WHERE org_id = $1 AND role = 'admin' ORDER BY created_at", org_id)
-            .fetch_all(&state.db)
+            .fetch_all(&env.db)
             .await?;
     for to in admins {
-        deliver(state, org_id, None, kind, &to, &rendered).await.map_err(into_job_error)?;
+        deliver(env, org_id, None, kind, &to, &rendered).await.map_err(into_job_error)?;
     }
     Ok(())
 }
 
 /// Sends one message unless this recipient already got it, and records the attempt.
 async fn deliver(
-    state: &AppState,
+    env: &Env,
     org_id: Uuid,
     invitation_id: Option<Uuid>,
     kind: &str,
@@ -280,7 +273,7 @@ async fn deliver(
             status,
             error,
         )
-        .execute(&state.db)
+        .execute(&env.db)
         .await;
         stored.map(drop).map_err(|e| MailError::Transient(format!("recording the email: {e}")))
     };
@@ -292,7 +285,7 @@ async fn deliver(
             kind,
             to
         )
-        .fetch_one(&state.db)
+        .fetch_one(&env.db)
         .await
         .map_err(|e| MailError::Transient(e.to_string()))?;
         if already {
@@ -305,13 +298,13 @@ async fn deliver(
         text: rendered.text.clone(),
         html: rendered.html.clone(),
     };
-    match state.mailer.send(&state.settings.email.from, &email).await {
+    match env.mailer.send(&env.settings.email.from, &email).await {
         Ok(()) => {
-            state.metrics.email("sent");
+            env.metrics.email("sent");
             record("sent", None).await
         }
         Err(e) => {
-            state.metrics.email("failed");
+            env.metrics.email("failed");
             record("failed", Some(e.to_string())).await?;
             Err(e)
         }

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
-    app::AppState,
     domain::lifecycle::StatusTags,
+    jobs::Env,
     jobs::{Job, JobContext, JobError},
     lever::{
         Api,
@@ -18,22 +18,22 @@ use crate::{
 
 /// Writes the error from a job that already talks to Lever.
 pub async fn write(
-    state: &AppState,
+    env: &Env,
     api: &mut Api<'_>,
     opportunity: &str,
     reference: &str,
     why: &str,
     fix: &str,
 ) -> Result<(), JobError> {
-    let brand = &state.settings.brand;
+    let brand = &env.settings.brand;
     let error_tag = StatusTags::new(brand).error;
     // Status tags are mutually exclusive: the Error tag replaces whichever Fulcrum put there.
-    super::sync::set_status_tags(state, api, opportunity, std::slice::from_ref(&error_tag)).await?;
+    super::sync::set_status_tags(env, api, opportunity, std::slice::from_ref(&error_tag)).await?;
     let marker = format!("{brand} ref {reference}/error");
     let key = format!("error-note:{reference}");
     let write = Write { key: &key, org_id: api.org_id, opportunity_id: opportunity, marker: &marker };
     let text = format!("{brand} could not send an assessment.\nWhy: {why}\nFix: {fix}\n{marker}");
-    writes::once(state, api, &write, Payload::Note { text: &text, score: None }).await?;
+    writes::once(&env.lever, api, &write, Payload::Note { text: &text, score: None }).await?;
     Ok(())
 }
 
@@ -59,7 +59,7 @@ impl Job for ErrorNote {
     }
 
     async fn run(self, ctx: JobContext) -> Result<(), JobError> {
-        let mut api = Api::for_org(&ctx.state, self.org_id).await?;
-        write(&ctx.state, &mut api, &self.opportunity_id, &self.reference, &self.why, &self.fix).await
+        let mut api = Api::for_org(&ctx.env.lever, self.org_id).await?;
+        write(&ctx.env, &mut api, &self.opportunity_id, &self.reference, &self.why, &self.fix).await
     }
 }

@@ -28,9 +28,9 @@ impl Job for KeepAlive {
     }
 
     async fn run(self, ctx: JobContext) -> Result<(), JobError> {
-        let state = &ctx.state;
-        let cutoff = state.clock.now() - Duration::days(state.settings.lever.keepalive_days);
-        connection::refresh(state, self.org_id, Refresh::IdleSince(cutoff)).await?;
+        let env = &ctx.env;
+        let cutoff = env.clock.now() - Duration::days(env.settings.lever.keepalive_days);
+        connection::refresh(&env.lever, self.org_id, Refresh::IdleSince(cutoff)).await?;
         Ok(())
     }
 }

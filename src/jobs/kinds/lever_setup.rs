@@ -32,8 +32,8 @@ impl Job for RefreshStages {
     }
 
     async fn run(self, ctx: JobContext) -> Result<(), JobError> {
-        let mut api = Api::for_org(&ctx.state, self.org_id).await?;
-        crate::lever::cache::refresh_stages(&ctx.state, &mut api).await?;
+        let mut api = Api::for_org(&ctx.env.lever, self.org_id).await?;
+        crate::lever::cache::refresh_stages(&ctx.env.lever, &mut api).await?;
         Ok(())
     }
 }
@@ -58,9 +58,9 @@ impl Job for EnsureFeedbackTemplate {
     }
 
     async fn run(self, ctx: JobContext) -> Result<(), JobError> {
-        let mut api = Api::for_org(&ctx.state, self.org_id).await?;
-        if let feedback::Known::Unknown = feedback::known(&ctx.state.db, &api.account_id).await? {
-            feedback::ensure(&ctx.state, &mut api).await?;
+        let mut api = Api::for_org(&ctx.env.lever, self.org_id).await?;
+        if let feedback::Known::Unknown = feedback::known(&ctx.env.db, &api.account_id).await? {
+            feedback::ensure(&ctx.env.lever, &mut api).await?;
         }
         Ok(())
     }
@@ -87,12 +87,12 @@ impl Job for CreateWebhooks {
     }
 
     async fn run(self, ctx: JobContext) -> Result<(), JobError> {
-        let state = &ctx.state;
+        let env = &ctx.env;
         let key = sqlx::query_scalar!("SELECT webhook_key FROM organizations WHERE id = $1", self.org_id)
-            .fetch_one(&state.db)
+            .fetch_one(&env.db)
             .await?;
-        let url = settings::webhook_url(state, &key);
-        let mut api = Api::for_org(state, self.org_id).await?;
+        let url = settings::webhook_url(&env.lever, &key);
+        let mut api = Api::for_org(&env.lever, self.org_id).await?;
         let existing = api.list("/webhooks", &[]).await?;
         let mut created = Vec::new();
         let mut change = settings::Change::default();
@@ -116,9 +116,9 @@ impl Job for CreateWebhooks {
                 _ => change.stage_change_token = token,
             }
         }
-        settings::apply(state, self.org_id, &change).await?;
+        settings::apply(&env.lever, self.org_id, &change).await?;
         sqlx::query!("UPDATE lever_settings SET created_webhooks = $2 WHERE org_id = $1", self.org_id, json!(created))
-            .execute(&state.db)
+            .execute(&env.db)
             .await?;
         Ok(())
     }
@@ -144,12 +144,12 @@ impl Job for Disconnect {
     }
 
     async fn run(self, ctx: JobContext) -> Result<(), JobError> {
-        let state = &ctx.state;
+        let env = &ctx.env;
         let hooks = sqlx::query_scalar!("SELECT created_webhooks FROM lever_settings WHERE org_id = $1", self.org_id)
-            .fetch_optional(&state.db)
+            .fetch_optional(&env.db)
             .await?
             .unwrap_or_else(|| json!([]));
-        match Api::for_org(state, self.org_id).await {
+        match Api::for_org(&env.lever, self.org_id).await {
             Ok(mut api) => {
                 let mut change = settings::Change::default();
                 for hook in hooks.as_array().into_iter().flatten() {
@@ -164,16 +164,19 @@ impl Job for Disconnect {
                         _ => {}
                     }
                 }
-                settings::apply(state, self.org_id, &change).await?;
+                settings::apply(&env.lever, self.org_id, &change).await?;
             }
             // Access is gone already: the webhooks stay in Lever; the page says so.
-            Err(LeverError::NeedsReconnect(_)) => {}
+            Err(LeverError::NeedsReconnect(_) | LeverError::Revoked(_)) => {}
             Err(e) => return Err(e.into()),
         }
-        connection::disconnect(state, self.org_id).await?;
+        connection::disconnect(&env.lever, self.org_id).await?;
         sqlx::query!("UPDATE lever_settings SET created_webhooks = '[]' WHERE org_id = $1", self.org_id)
-            .execute(&state.db)
+            .execute(&env.db)
             .await?;
+        // Work that was waiting for Lever waits for a reconnect now.
+        let mut conn = env.db.acquire().await?;
+        crate::jobs::park_org(&mut conn, self.org_id).await?;
         Ok(())
     }
 }

@@ -1,4 +1,5 @@
-//! One module per job kind.
+//! One module per job kind, and [`follow_up`]: the jobs that carry out an invitation
+//! transition's effects.
 
 pub mod close;
 pub mod delivery;
@@ -8,3 +9,61 @@ pub mod keepalive;
 pub mod lever_setup;
 pub mod noop;
 pub mod sync;
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::{
+    invitations::{Effect, Invitation},
+    jobs::{enqueue, enqueue_at},
+};
+
+/// Which invitation a transition was about.
+#[derive(Clone, Copy, Debug)]
+pub struct Subject<'a> {
+    pub org_id: Uuid,
+    pub invitation_id: Uuid,
+    pub opportunity_id: &'a str,
+}
+
+impl<'a> From<&'a Invitation> for Subject<'a> {
+    fn from(inv: &'a Invitation) -> Self {
+        Self { org_id: inv.org_id, invitation_id: inv.id, opportunity_id: &inv.opportunity_id }
+    }
+}
+
+/// Queues the jobs that carry out `effects`, in the caller's transaction (the one that
+/// made the transition).
+pub async fn follow_up(
+    conn: &mut PgConnection,
+    subject: Subject<'_>,
+    effects: &[Effect],
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let invitation_id = subject.invitation_id;
+    for effect in effects {
+        match *effect {
+            Effect::SendInvite => {
+                enqueue(conn, &email::SendEmail::Invite { invitation_id }, now).await?;
+            }
+            Effect::RemindAt(at) => {
+                enqueue_at(conn, &email::SendEmail::Reminder { invitation_id }, at).await?;
+            }
+            Effect::CloseAt(at) => {
+                enqueue_at(conn, &close::CloseInvitation { invitation_id }, at).await?;
+            }
+            Effect::SyncLever => {
+                let sync = sync::SyncOpportunity {
+                    org_id: subject.org_id,
+                    opportunity_id: subject.opportunity_id.to_string(),
+                };
+                enqueue(conn, &sync, now).await?;
+            }
+            Effect::NotifyRecruiters => {
+                enqueue(conn, &email::SendEmail::ResultReady { invitation_id }, now).await?;
+            }
+        }
+    }
+    Ok(())
+}

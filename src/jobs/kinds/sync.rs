@@ -10,9 +10,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
-    app::AppState,
     domain::lifecycle::{Status, StatusTags, rating, rating_label},
-    invitations,
+    invitations::{self, InvitationStatus},
+    jobs::Env,
     jobs::{self, Job, JobContext, JobError, kinds::lever_setup::EnsureFeedbackTemplate},
     lever::{
         Api, LeverError, connection,
@@ -40,17 +40,17 @@ impl Job for SyncOpportunity {
     }
 
     async fn run(self, ctx: JobContext) -> Result<(), JobError> {
-        let state = &ctx.state;
-        let invitations = load(state, self.org_id, &self.opportunity_id).await?;
+        let env = &ctx.env;
+        let invitations = load(env, self.org_id, &self.opportunity_id).await?;
         if invitations.is_empty() {
             return Ok(());
         }
-        let mut api = Api::for_org(state, self.org_id).await?;
-        sync_tags(state, &mut api, &self.opportunity_id, &invitations).await?;
+        let mut api = Api::for_org(&env.lever, self.org_id).await?;
+        sync_tags(env, &mut api, &self.opportunity_id, &invitations).await?;
         for inv in &invitations {
-            invite_note(state, &mut api, &self.opportunity_id, inv).await?;
+            invite_note(env, &mut api, &self.opportunity_id, inv).await?;
             if matches!(inv.status.as_str(), "completed" | "expired") {
-                result(state, &mut api, &self.opportunity_id, inv).await?;
+                result(env, &mut api, &self.opportunity_id, inv).await?;
             }
         }
         Ok(())
@@ -58,10 +58,10 @@ impl Job for SyncOpportunity {
 }
 
 /// Invitations whose email went out (before that, Lever has nothing to show).
-async fn load(state: &AppState, org_id: Uuid, opportunity_id: &str) -> sqlx::Result<Vec<Row>> {
+async fn load(env: &Env, org_id: Uuid, opportunity_id: &str) -> sqlx::Result<Vec<Row>> {
     sqlx::query_as!(
         Row,
-        r#"SELECT i.id, i.status, i.passed, i.score, i.failure_reason, i.deadline, i.completed_at, i.updated_at,
+        r#"SELECT i.id, i.status AS "status: InvitationStatus", i.passed, i.score, i.failure_reason, i.deadline, i.completed_at, i.updated_at,
                   i.candidate_name, i.candidate_email, i.perform_as,
                   a.name AS assessment_name, a.pass_mark
            FROM invitations i JOIN assessments a ON a.id = i.assessment_id
@@ -70,13 +70,13 @@ async fn load(state: &AppState, org_id: Uuid, opportunity_id: &str) -> sqlx::Res
         org_id,
         opportunity_id
     )
-    .fetch_all(&state.db)
+    .fetch_all(&env.db)
     .await
 }
 
 struct Row {
     id: Uuid,
-    status: String,
+    status: InvitationStatus,
     passed: Option<bool>,
     score: Option<i32>,
     failure_reason: Option<String>,
@@ -92,28 +92,23 @@ struct Row {
 
 impl Row {
     fn lifecycle(&self) -> Option<Status> {
-        Status::parse(&self.status, self.passed)
+        Status::of(self.status, self.passed)
     }
 }
 
 /// Gives the opportunity the status tag its invitations call for.
-async fn sync_tags(
-    state: &AppState,
-    api: &mut Api<'_>,
-    opportunity: &str,
-    invitations: &[Row],
-) -> Result<(), JobError> {
-    let tags = StatusTags::new(&state.settings.brand);
+async fn sync_tags(env: &Env, api: &mut Api<'_>, opportunity: &str, invitations: &[Row]) -> Result<(), JobError> {
+    let tags = StatusTags::new(&env.settings.brand);
     let statuses: Vec<(Status, DateTime<Utc>)> =
         invitations.iter().filter_map(|i| Some((i.lifecycle()?, i.updated_at))).collect();
     let desired = tags.desired(&statuses);
-    set_status_tags(state, api, opportunity, &desired).await
+    set_status_tags(env, api, opportunity, &desired).await
 }
 
 /// Makes `desired` the opportunity's status tags (they are mutually exclusive), calling
 /// Lever only for what differs from what Fulcrum last wrote or saw there.
 pub async fn set_status_tags(
-    state: &AppState,
+    env: &Env,
     api: &mut Api<'_>,
     opportunity: &str,
     desired: &[String],
@@ -123,7 +118,7 @@ pub async fn set_status_tags(
         api.org_id,
         opportunity
     )
-    .fetch_optional(&state.db)
+    .fetch_optional(&env.db)
     .await?
     .unwrap_or_default();
     if desired.iter().any(|t| !believed.contains(t)) {
@@ -140,18 +135,18 @@ pub async fn set_status_tags(
         opportunity,
         desired,
     )
-    .execute(&state.db)
+    .execute(&env.db)
     .await?;
     Ok(())
 }
 
-fn marker(state: &AppState, id: Uuid, what: &str) -> String {
-    format!("{} ref {id}/{what}", state.settings.brand)
+fn marker(env: &Env, id: Uuid, what: &str) -> String {
+    format!("{} ref {id}/{what}", env.settings.brand)
 }
 
-async fn invite_note(state: &AppState, api: &mut Api<'_>, opportunity: &str, inv: &Row) -> Result<(), JobError> {
-    let brand = &state.settings.brand;
-    let marker = marker(state, inv.id, "invite");
+async fn invite_note(env: &Env, api: &mut Api<'_>, opportunity: &str, inv: &Row) -> Result<(), JobError> {
+    let brand = &env.settings.brand;
+    let marker = marker(env, inv.id, "invite");
     let key = format!("inv:{}:invite-note", inv.id);
     let write = Write { key: &key, org_id: api.org_id, opportunity_id: opportunity, marker: &marker };
     let text = format!(
@@ -160,32 +155,32 @@ async fn invite_note(state: &AppState, api: &mut Api<'_>, opportunity: &str, inv
         inv.who(),
         inv.candidate_email,
         inv.deadline.format("%Y-%m-%d %H:%M UTC"),
-        invitations::report_url(state, inv.id),
+        invitations::report_url(env.settings.public_url(), inv.id),
     );
-    writes::once(state, api, &write, Payload::Note { text: &text, score: None }).await?;
+    writes::once(&env.lever, api, &write, Payload::Note { text: &text, score: None }).await?;
     Ok(())
 }
 
 /// The result as a feedback form on Fulcrum's template, written as the user who moved the
 /// candidate (else the posting owner, else whoever connected Lever); a scored note when no
 /// form can be written.
-async fn result(state: &AppState, api: &mut Api<'_>, opportunity: &str, inv: &Row) -> Result<(), JobError> {
+async fn result(env: &Env, api: &mut Api<'_>, opportunity: &str, inv: &Row) -> Result<(), JobError> {
     let Some(status) = inv.lifecycle() else { return Ok(()) };
-    let report = invitations::report_url(state, inv.id);
+    let report = invitations::report_url(env.settings.public_url(), inv.id);
     let key = format!("inv:{}:result", inv.id);
-    let connected_by = connection::get(&state.db, api.org_id).await?.and_then(|c| c.lever_user_id);
+    let connected_by = connection::get(&env.db, api.org_id).await?.and_then(|c| c.lever_user_id);
     let authors: Vec<String> = inv.perform_as.iter().chain(connected_by.iter()).cloned().collect();
     let template = match authors.is_empty() {
         true => Err("no Lever user to write the form as".to_string()),
-        false => match feedback::known(&state.db, &api.account_id).await? {
+        false => match feedback::known(&env.db, &api.account_id).await? {
             Known::Ready(template) => Ok(template),
             Known::Unavailable(why) => Err(format!("Lever refused the feedback template: {why}")),
             Known::Unknown => {
                 // One job per account finds or makes it; this one comes back shortly.
                 jobs::enqueue(
-                    &mut *state.db.acquire().await?,
+                    &mut *env.db.acquire().await?,
                     &EnsureFeedbackTemplate { org_id: api.org_id },
-                    state.clock.now(),
+                    env.clock.now(),
                 )
                 .await?;
                 return Err(JobError::Defer(
@@ -197,14 +192,14 @@ async fn result(state: &AppState, api: &mut Api<'_>, opportunity: &str, inv: &Ro
     };
     let Ok(template) = template else {
         let why = template.err().unwrap_or_default();
-        return result_note(state, api, opportunity, inv, status, &key, &why).await;
+        return result_note(env, api, opportunity, inv, status, &key, &why).await;
     };
     // The report link is unique to this invitation, so it is the form's marker.
     let write = Write { key: &key, org_id: api.org_id, opportunity_id: opportunity, marker: &report };
     let form = feedback_form(&template, inv, status, &report);
     let mut answer = Err(LeverError::Rejected { status: 400, message: "no author".into() });
     for author in &authors {
-        answer = writes::once(state, api, &write, Payload::Feedback { perform_as: author, form: &form }).await;
+        answer = writes::once(&env.lever, api, &write, Payload::Feedback { perform_as: author, form: &form }).await;
         // A deactivated or unknown user is refused with 400: try the next author.
         if !matches!(answer, Err(LeverError::Rejected { status: 400, .. })) {
             break;
@@ -212,12 +207,12 @@ async fn result(state: &AppState, api: &mut Api<'_>, opportunity: &str, inv: &Ro
     }
     match answer {
         Err(LeverError::Forbidden(why)) => {
-            result_note(state, api, opportunity, inv, status, &key, &format!("Lever refused the feedback form: {why}"))
+            result_note(env, api, opportunity, inv, status, &key, &format!("Lever refused the feedback form: {why}"))
                 .await
         }
         Err(LeverError::Rejected { status: 400, message }) if message.contains("emplate") => {
             // The template was deleted in Lever: make it again on the next attempt.
-            feedback::forget(&state.db, &api.account_id).await?;
+            feedback::forget(&env.db, &api.account_id).await?;
             Err(LeverError::Unavailable(message).into())
         }
         answer => Ok(answer?),
@@ -251,7 +246,7 @@ fn feedback_form(template: &feedback::Template, inv: &Row, status: Status, repor
 }
 
 async fn result_note(
-    state: &AppState,
+    env: &Env,
     api: &mut Api<'_>,
     opportunity: &str,
     inv: &Row,
@@ -259,8 +254,8 @@ async fn result_note(
     key: &str,
     why: &str,
 ) -> Result<(), JobError> {
-    let brand = &state.settings.brand;
-    let marker = marker(state, inv.id, "result");
+    let brand = &env.settings.brand;
+    let marker = marker(env, inv.id, "result");
     let write = Write { key, org_id: api.org_id, opportunity_id: opportunity, marker: &marker };
     let stars = rating(status, inv.score, inv.pass_mark);
     let mut text = format!(
@@ -276,9 +271,9 @@ async fn result_note(
     }
     text.push_str(&format!(
         "Report: {}\n(Written as a note because {brand} could not write a feedback form: {why}.)\n{marker}",
-        invitations::report_url(state, inv.id)
+        invitations::report_url(env.settings.public_url(), inv.id)
     ));
-    writes::once(state, api, &write, Payload::Note { text: &text, score: Some(stars) }).await?;
+    writes::once(&env.lever, api, &write, Payload::Note { text: &text, score: Some(stars) }).await?;
     Ok(())
 }
 

@@ -10,12 +10,12 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{InFlight, WorkerOptions};
-use crate::{app::AppState, jobs::queue};
+use crate::jobs::{Env, queue};
 
 /// LISTEN for enqueues. On a lost connection it reconnects; polling covers the gap.
-pub(super) async fn listen(state: AppState, wake: Arc<Notify>, stop: CancellationToken) {
+pub(super) async fn listen(env: Env, wake: Arc<Notify>, stop: CancellationToken) {
     loop {
-        let mut listener = match sqlx::postgres::PgListener::connect_with(&state.db).await {
+        let mut listener = match sqlx::postgres::PgListener::connect_with(&env.db).await {
             Ok(l) => l,
             Err(e) => {
                 tracing::debug!(error = %e, "LISTEN connection failed");
@@ -44,7 +44,7 @@ pub(super) async fn listen(state: AppState, wake: Arc<Notify>, stop: Cancellatio
 /// out to be lost (this worker stalled past it and the job was handed on) is stopped here,
 /// so it does not run in two places for longer than the stall.
 pub(super) async fn keep_leases(
-    state: AppState,
+    env: Env,
     db: PgPool,
     in_flight: InFlight,
     options: WorkerOptions,
@@ -77,7 +77,7 @@ pub(super) async fn keep_leases(
             if let Some((id, task)) = running.remove(lease) {
                 tracing::warn!(job = id, "lost the lease of a running job; stopping it");
                 task.abort();
-                state.metrics.job_finished("lease_lost");
+                env.metrics.job_finished("lease_lost");
             }
         }
     }
@@ -85,20 +85,14 @@ pub(super) async fn keep_leases(
 
 /// Reaps dead workers' jobs, resumes parked jobs of reconnected organizations, prunes old
 /// jobs and deliveries.
-pub(super) async fn maintain(
-    state: AppState,
-    db: PgPool,
-    options: WorkerOptions,
-    wake: Arc<Notify>,
-    stop: CancellationToken,
-) {
+pub(super) async fn maintain(env: Env, db: PgPool, options: WorkerOptions, wake: Arc<Notify>, stop: CancellationToken) {
     let mut last_prune: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(options.maintenance_interval) => {}
             _ = stop.cancelled() => return,
         }
-        let now = state.clock.now();
+        let now = env.clock.now();
         match queue::reap_expired(&db, now).await {
             Ok(n) if n > 0 => {
                 tracing::warn!(count = n, "handed back jobs of a worker that stopped responding");
@@ -114,10 +108,10 @@ pub(super) async fn maintain(
         }
         if last_prune.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
             last_prune = Some(tokio::time::Instant::now());
-            if let Err(e) = crate::jobs::maintenance::prune(&state).await {
+            if let Err(e) = crate::jobs::maintenance::prune(&env).await {
                 tracing::warn!(error = %format!("{e:#}"), "pruning old rows failed");
             }
-            if let Err(e) = crate::jobs::maintenance::lever_upkeep(&state).await {
+            if let Err(e) = crate::jobs::maintenance::lever_upkeep(&env).await {
                 tracing::warn!(error = %format!("{e:#}"), "Lever connection upkeep failed");
             }
         }

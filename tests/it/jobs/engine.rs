@@ -19,7 +19,7 @@ const WAIT: Duration = Duration::from_secs(15);
 #[tokio::test]
 async fn a_killed_workers_job_finishes_once_elsewhere_and_its_late_completion_is_ignored() {
     let mut app = app().await;
-    let probe = probe(&app.state);
+    let probe = probe(&app.state.settings);
     let first_process = app.second_process();
     let (first, first_id) = app.start_worker_with(first_process.clone(), registry(), options());
     let id = app.enqueue(&Step { hold: true, ..Step::named("victim") }).await;
@@ -55,7 +55,7 @@ async fn a_killed_workers_job_finishes_once_elsewhere_and_its_late_completion_is
 #[tokio::test]
 async fn retryable_errors_back_off_keep_the_last_error_and_give_up_at_the_limit() {
     let mut app = app().await;
-    let probe = probe(&app.state);
+    let probe = probe(&app.state.settings);
     app.start_worker_with(app.state.clone(), registry(), options());
     // Succeeds on attempt 4, but the kind allows 3.
     let id = app.enqueue(&Step { hold: true, ending: Ending::SucceedOnAttempt(4), ..Step::named("flaky") }).await;
@@ -95,7 +95,7 @@ async fn retryable_errors_back_off_keep_the_last_error_and_give_up_at_the_limit(
 #[tokio::test]
 async fn a_permanent_error_fails_at_once_and_retry_on_the_jobs_page_runs_it_again() {
     let mut app = app().await;
-    let probe = probe(&app.state);
+    let probe = probe(&app.state.settings);
     let org = app.create_org("Acme").await;
     app.start_worker_with(app.state.clone(), registry(), options());
     let id = app.enqueue(&Step { org_id: Some(org.id), ending: Ending::FailFirstRun, ..Step::named("doomed") }).await;
@@ -122,7 +122,7 @@ async fn a_permanent_error_fails_at_once_and_retry_on_the_jobs_page_runs_it_agai
 #[tokio::test]
 async fn a_queued_duplicate_coalesces_and_a_running_one_asks_for_one_rerun() {
     let mut app = app().await;
-    let probe = probe(&app.state);
+    let probe = probe(&app.state.settings);
     let keyed = |name: &str, hold| Step { key: Some(format!("key:{name}")), hold, ..Step::named(name) };
 
     // Queued for later: a duplicate for now is the same job, moved earlier.
@@ -158,7 +158,7 @@ async fn a_queued_duplicate_coalesces_and_a_running_one_asks_for_one_rerun() {
 #[tokio::test]
 async fn a_scheduled_job_waits_for_its_time() {
     let mut app = app().await;
-    let probe = probe(&app.state);
+    let probe = probe(&app.state.settings);
     app.start_worker_with(app.state.clone(), registry(), options());
     let mut conn = app.db.acquire().await.unwrap();
     let at = app.clock().now() + chrono::Duration::hours(2);
@@ -177,10 +177,10 @@ async fn a_scheduled_job_waits_for_its_time() {
 #[tokio::test]
 async fn shutdown_lets_running_jobs_finish_within_the_grace_and_gives_back_the_rest() {
     let app = app().await;
-    let probe = probe(&app.state);
+    let probe = probe(&app.state.settings);
     let options = fulcrum::jobs::WorkerOptions { shutdown_grace: Duration::from_secs(1), ..options() };
     let stop = CancellationToken::new();
-    let worker = Worker::with_options(app.state.clone(), registry(), options).spawn(stop.clone());
+    let worker = Worker::with_options(app.state.jobs(), registry(), options).spawn(stop.clone());
     let quick = app.enqueue(&Step { hold: true, ..Step::named("quick") }).await;
     let stuck = app.enqueue(&Step { hold: true, ..Step::named("stuck") }).await;
     eventually("both run", WAIT, || async { probe.runs("quick").len() == 1 && probe.runs("stuck").len() == 1 }).await;

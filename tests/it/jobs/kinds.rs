@@ -9,7 +9,6 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use fulcrum::{
-    app::AppState,
     jobs::{Job, JobContext, JobError, Registry, WorkerOptions},
     lever::{
         Api,
@@ -46,8 +45,8 @@ pub struct Probe {
 
 static PROBES: LazyLock<Mutex<HashMap<String, Arc<Probe>>>> = LazyLock::new(Default::default);
 
-pub fn probe(state: &AppState) -> Arc<Probe> {
-    let key = state.settings.database.url.expose().to_string();
+pub fn probe(settings: &fulcrum::config::Settings) -> Arc<Probe> {
+    let key = settings.database.url.expose().to_string();
     PROBES.lock().unwrap().entry(key).or_default().clone()
 }
 
@@ -119,11 +118,11 @@ impl Job for Step {
     }
 
     async fn run(self, ctx: JobContext) -> Result<(), JobError> {
-        let probe = probe(&ctx.state);
+        let probe = probe(&ctx.env.settings);
         let (worker, run_at, last_error): (String, DateTime<Utc>, Option<String>) =
             sqlx::query_as("SELECT locked_by, run_at, last_error FROM jobs WHERE id = $1")
                 .bind(ctx.job_id)
-                .fetch_one(&ctx.state.db)
+                .fetch_one(&ctx.env.db)
                 .await?;
         let run = probe.start(&self.name, Run { attempt: ctx.attempt, worker, run_at, last_error, ended: None });
         if self.hold {
@@ -138,7 +137,7 @@ impl Job for Step {
             Ending::FailFirstRun if run == 1 => Err(JobError::Fail(anyhow::anyhow!("the payload makes no sense"))),
             Ending::FailFirstRun => Ok(()),
         };
-        probe.end(&self.name, run, ctx.state.clock.now());
+        probe.end(&self.name, run, ctx.env.clock.now());
         outcome
     }
 }
@@ -160,13 +159,13 @@ impl Job for WriteNote {
     }
 
     async fn run(self, ctx: JobContext) -> Result<(), JobError> {
-        let state = &ctx.state;
-        let mut api = Api::for_org(state, self.org_id).await?;
+        let env = &ctx.env;
+        let mut api = Api::for_org(&env.lever, self.org_id).await?;
         let key = format!("test-note:{}", self.marker);
         let write =
             Write { key: &key, org_id: self.org_id, opportunity_id: &self.opportunity_id, marker: &self.marker };
         let text = format!("A test note.\n{}", self.marker);
-        writes::once(state, &mut api, &write, Payload::Note { text: &text, score: None }).await?;
+        writes::once(&env.lever, &mut api, &write, Payload::Note { text: &text, score: None }).await?;
         Ok(())
     }
 }
@@ -185,7 +184,7 @@ impl Job for ReadStages {
     }
 
     async fn run(self, ctx: JobContext) -> Result<(), JobError> {
-        Api::for_org(&ctx.state, self.org_id).await?.stages().await?;
+        Api::for_org(&ctx.env.lever, self.org_id).await?.stages().await?;
         Ok(())
     }
 }

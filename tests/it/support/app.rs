@@ -4,7 +4,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use fulcrum::{
-    app::AppState,
+    app::App,
     clock::Clock,
     config::Settings,
     crypto::Cipher,
@@ -19,7 +19,7 @@ use super::{browser::Browser, db::TestDatabase, fake_lever::FakeLever, smtp::Smt
 pub struct TestApp {
     pub url: String,
     pub addr: SocketAddr,
-    pub state: AppState,
+    pub state: App,
     pub db: PgPool,
     pub lever: FakeLever,
     pub smtp: SmtpSink,
@@ -86,11 +86,11 @@ pub async fn spawn_with(options: Options) -> TestApp {
 
     let db = fulcrum::db::pool(&database.url, 8, 5_000).unwrap();
     let cipher = Cipher::from_settings(&settings).unwrap();
-    let state = AppState::new(settings, db.clone(), cipher, Clock::default()).unwrap();
+    let state = App::new(settings, db.clone(), cipher, Clock::default()).unwrap();
     let shutdown = CancellationToken::new();
     let server = tokio::spawn({
         let (state, shutdown) = (state.clone(), shutdown.clone());
-        async move { fulcrum::http::serve(state, listener, shutdown).await.expect("server failed") }
+        async move { fulcrum::http::serve(state.web(), listener, shutdown).await.expect("server failed") }
     });
     let mut app = TestApp {
         url,
@@ -133,7 +133,7 @@ impl TestApp {
     /// Starts one more worker on the app's database (as a second process would).
     pub fn start_worker(&mut self, lease: Duration) -> usize {
         let token = CancellationToken::new();
-        let worker = Worker::with_options(self.state.clone(), fulcrum::jobs::registry(), worker_options(lease));
+        let worker = Worker::with_options(self.state.jobs(), fulcrum::jobs::registry(), worker_options(lease));
         let handle = worker.spawn(token.clone());
         self.workers.push((token, handle));
         self.workers.len() - 1
@@ -141,14 +141,9 @@ impl TestApp {
 
     /// Starts a worker running `registry`'s job kinds on `state` (the app's own, or a
     /// [`Self::second_process`]); returns its index and its id (`jobs.locked_by`).
-    pub fn start_worker_with(
-        &mut self,
-        state: AppState,
-        registry: Registry,
-        options: WorkerOptions,
-    ) -> (usize, String) {
+    pub fn start_worker_with(&mut self, state: App, registry: Registry, options: WorkerOptions) -> (usize, String) {
         let token = CancellationToken::new();
-        let worker = Worker::with_options(state, registry, options);
+        let worker = Worker::with_options(state.jobs(), registry, options);
         let id = worker.id().to_string();
         self.workers.push((token.clone(), worker.spawn(token)));
         (self.workers.len() - 1, id)
@@ -178,9 +173,9 @@ impl TestApp {
     }
 
     /// Another process on the same database: its own pool, token cache and HTTP client.
-    pub fn second_process(&self) -> AppState {
+    pub fn second_process(&self) -> App {
         let db = fulcrum::db::pool(&self._database.url, 4, 5_000).unwrap();
-        AppState::new(self.state.settings.clone(), db, self.state.cipher.clone(), self.state.clock.clone()).unwrap()
+        App::new(self.state.settings.clone(), db, self.state.cipher.clone(), self.state.clock.clone()).unwrap()
     }
 
     pub fn browser(&self) -> Browser {
