@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Query, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::{
     csrf::{CsrfForm, CsrfToken},
-    error::{AppError, AppResult, parse_id},
+    error::{AppError, AppResult},
     layout::{Chrome, render},
     session::AdminUser,
 };
@@ -24,6 +24,7 @@ use crate::{
         resolution::name_tag,
     },
     http::AppState,
+    http::path_id::PathId,
 };
 
 struct Row {
@@ -116,9 +117,9 @@ pub async fn edit_page(
     State(state): State<AppState>,
     admin: AdminUser,
     csrf: CsrfToken,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
 ) -> AppResult<Response> {
-    let assessment = find(&state, &admin, &id).await?;
+    let assessment = find(&state, &admin, id).await?;
     let form = AssessmentForm {
         name: assessment.name.clone(),
         pass_mark: assessment.pass_mark.to_string(),
@@ -136,17 +137,17 @@ pub async fn update(
     State(state): State<AppState>,
     admin: AdminUser,
     csrf: CsrfToken,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
     CsrfForm(form): CsrfForm<AssessmentForm>,
 ) -> AppResult<Response> {
     // Found first, so another organization's id is 404 whatever the form holds.
-    let assessment = find(&state, &admin, &id).await?;
+    let assessment = find(&state, &admin, id).await?;
     save(&state, &admin, &csrf, Some(editing(&state, assessment)), form).await
 }
 
-async fn find(state: &AppState, admin: &AdminUser, id: &str) -> AppResult<Assessment> {
+async fn find(state: &AppState, admin: &AdminUser, id: Uuid) -> AppResult<Assessment> {
     let mut conn = state.db.acquire().await?;
-    assessments::find(&mut conn, admin.0.org_id, parse_id(id)?).await?.ok_or(AppError::NotFound)
+    assessments::find(&mut conn, admin.0.org_id, id).await?.ok_or(AppError::NotFound)
 }
 
 fn editing(state: &AppState, assessment: Assessment) -> Editing {

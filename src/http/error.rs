@@ -1,6 +1,25 @@
 //! One error type for every handler. Pages render it as an HTML error page, the REST API
 //! (through [`ApiError`]) as `{"error": {"code", "message"}}`. Internal detail is logged
 //! once, with its cause chain, and never sent to the client.
+//!
+//! # Which error type goes where (the rule for all of Fulcrum)
+//!
+//! - **Domain decisions** (`domain`) return small enums that say why something is refused
+//!   (`TransitionError`, a resolution `Problem`, an invalid `EmailAddress`). No I/O error
+//!   ever appears there.
+//! - **A module that owns a table or talks to something outside** returns one enum whose
+//!   variants are what its callers must tell apart: `invitations::Error` (refused or
+//!   database), `LeverError` (sorted by what the caller should do), `MailError` (transient
+//!   or permanent), `SaveError`, `NewUserError`, `ConnectError`, `OAuthError`,
+//!   `DecryptError`. Where the database is the only thing that can fail, `sqlx::Error`.
+//! - **Jobs** return `JobError`, which says what the queue does next (retry, fail, pause,
+//!   defer); inside a job `anyhow` adds context. `From<LeverError> for JobError` is the one
+//!   place that maps Lever's answers to the queue's.
+//! - **Handlers** return [`AppError`] (pages) or [`ApiError`] (`/api/v1`). Every lower error
+//!   converts with `From`, and that impl picks the status.
+//! - **The CLI and start-up** use `anyhow` with `.context()`.
+//!
+//! A refusal is a variant of the error, never a result inside a result.
 
 use askama::Template;
 use axum::{
@@ -9,7 +28,6 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use serde_json::json;
-use uuid::Uuid;
 
 use crate::db::assessments::SaveError;
 
@@ -123,11 +141,6 @@ impl From<SaveError> for AppError {
             SaveError::CodesExhausted => Self::Internal(error.into()),
         }
     }
-}
-
-/// An id from a URL. One that is not even a UUID is as unknown as any other: 404.
-pub fn parse_id(text: &str) -> Result<Uuid, AppError> {
-    Uuid::parse_str(text).map_err(|_| AppError::NotFound)
 }
 
 #[derive(Template)]

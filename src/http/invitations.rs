@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Query, State},
     response::Response,
 };
 use chrono::{DateTime, NaiveDate, Utc};
@@ -19,6 +19,7 @@ use super::{
 use crate::{
     domain::{lifecycle::Status, scoring::Question},
     http::AppState,
+    http::path_id::PathId,
     invitations::{self, Filter, Invitation, InvitationStatus},
 };
 
@@ -119,9 +120,8 @@ pub async fn report(
     State(state): State<AppState>,
     user: CurrentUser,
     csrf: CsrfToken,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
 ) -> AppResult<Response> {
-    let id: Uuid = id.parse().map_err(|_| AppError::NotFound)?;
     let mut conn = state.db.acquire().await?;
     let inv = invitations::get(&mut conn, user.org_id, id).await?.ok_or(AppError::NotFound)?;
     let extra = sqlx::query!(

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Query, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
@@ -14,13 +14,14 @@ use uuid::Uuid;
 use super::{
     auth::refusal,
     csrf::{CsrfForm, CsrfToken, NoFields},
-    error::{AppError, AppResult, parse_id},
+    error::{AppError, AppResult},
     layout::{Chrome, render},
     session::AdminUser,
 };
 use crate::{
     domain::email::EmailAddress,
     http::AppState,
+    http::path_id::PathId,
     orgs::{self, NewUserError, Role},
 };
 
@@ -137,10 +138,9 @@ pub async fn remove_member(
     State(state): State<AppState>,
     admin: AdminUser,
     csrf: CsrfToken,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
     if id == admin.0.id {
         return refuse_self(&state, &admin, &csrf, "You cannot remove yourself.").await;
     }
@@ -164,10 +164,9 @@ pub async fn change_role(
     State(state): State<AppState>,
     admin: AdminUser,
     csrf: CsrfToken,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
     CsrfForm(form): CsrfForm<RoleForm>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
     let role = Role::parse(&form.role).ok_or_else(|| AppError::invalid("role", "Choose a role: admin or member."))?;
     if id == admin.0.id {
         return refuse_self(&state, &admin, &csrf, "You cannot change your own role; ask another admin.").await;
@@ -272,10 +271,9 @@ pub async fn create_api_key(
 pub async fn revoke_api_key(
     State(state): State<AppState>,
     admin: AdminUser,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
     let revoked = sqlx::query!(
         "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND org_id = $2",
         id,

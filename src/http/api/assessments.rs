@@ -4,7 +4,7 @@
 
 use axum::{
     Json, Router,
-    extract::{Path, State},
+    extract::State,
     http::{StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
@@ -21,7 +21,8 @@ use crate::{
         resolution::name_tag,
     },
     http::AppState,
-    http::error::{ApiResult, AppError, parse_id},
+    http::error::{ApiResult, AppError},
+    http::path_id::PathId,
 };
 
 pub fn routes() -> Router<AppState> {
@@ -155,10 +156,10 @@ async fn create(State(state): State<AppState>, client: ApiClient, ApiJson(body):
 async fn show(
     State(state): State<AppState>,
     client: ApiClient,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
 ) -> ApiResult<Json<AssessmentJson>> {
     let mut conn = state.db.acquire().await?;
-    let found = assessments::find(&mut conn, client.org_id, parse_id(&id)?).await?.ok_or(AppError::NotFound)?;
+    let found = assessments::find(&mut conn, client.org_id, id).await?.ok_or(AppError::NotFound)?;
     Ok(Json(AssessmentJson::new(&state.settings.brand, found)))
 }
 
@@ -166,10 +167,10 @@ async fn show(
 async fn update(
     State(state): State<AppState>,
     client: ApiClient,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
     ApiJson(body): ApiJson<Body>,
 ) -> ApiResult<Json<AssessmentJson>> {
-    let (id, brand) = (parse_id(&id)?, &state.settings.brand);
+    let brand = &state.settings.brand;
     let mut tx = state.db.begin().await?;
     assessments::lock(&mut tx, client.org_id, id).await?;
     let current = assessments::find(&mut tx, client.org_id, id).await?.ok_or(AppError::NotFound)?;

@@ -4,7 +4,7 @@
 
 use axum::{
     Json,
-    extract::{Path, Query, State},
+    extract::{Query, State},
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -14,7 +14,8 @@ use uuid::Uuid;
 use super::{ApiClient, ApiJson};
 use crate::{
     http::AppState,
-    http::error::{ApiResult, AppError, parse_id},
+    http::error::{ApiResult, AppError},
+    http::path_id::PathId,
     invitations::{self, Invitation, InvitationStatus, Outcome},
     jobs::kinds::follow_up,
 };
@@ -100,18 +101,17 @@ async fn find(state: &AppState, client: &ApiClient, id: Uuid) -> ApiResult<Invit
 pub async fn get(
     State(state): State<AppState>,
     client: ApiClient,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
 ) -> ApiResult<Json<InvitationJson>> {
-    let inv = find(&state, &client, parse_id(&id)?).await?;
+    let inv = find(&state, &client, id).await?;
     Ok(Json(InvitationJson::new(&state, inv)))
 }
 
 pub async fn start(
     State(state): State<AppState>,
     client: ApiClient,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
 ) -> ApiResult<Json<InvitationJson>> {
-    let id = parse_id(&id)?;
     find(&state, &client, id).await?;
     let mut tx = state.db.begin().await?;
     let inv = invitations::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
@@ -135,10 +135,9 @@ pub struct ResultBody {
 pub async fn result(
     State(state): State<AppState>,
     client: ApiClient,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
     ApiJson(body): ApiJson<ResultBody>,
 ) -> ApiResult<Json<InvitationJson>> {
-    let id = parse_id(&id)?;
     if !(0..=100).contains(&body.score) {
         return Err(AppError::invalid("score", "score must be a whole number from 0 to 100").into());
     }
