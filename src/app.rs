@@ -3,7 +3,7 @@
 //! `jobs::Env` — and the two ways of running Fulcrum: `serve` (HTTP and workers) and
 //! `worker` (workers only).
 
-use std::sync::Arc;
+use std::{ops::Deref, sync::Arc};
 
 use anyhow::Context;
 use sqlx::PgPool;
@@ -21,16 +21,11 @@ use crate::{
     metrics::Metrics,
 };
 
-/// Everything one process shares between its web server and its workers.
+/// Everything one process shares between its web server and its workers: the workers'
+/// environment (read through `Deref`), and the wake-up for bulk commits.
 #[derive(Clone)]
 pub struct App {
-    pub settings: Settings,
-    pub db: PgPool,
-    pub cipher: Cipher,
-    pub clock: Clock,
-    pub metrics: Arc<Metrics>,
-    pub mailer: Arc<Mailer>,
-    pub lever: Arc<Lever>,
+    env: Env,
     /// Wakes job workers after commits that queue work in bulk (see `jobs::Wakeup`).
     pub job_wakeup: jobs::Wakeup,
 }
@@ -41,7 +36,8 @@ impl App {
         let mailer = Arc::new(Mailer::from_settings(&settings)?);
         let lever = Arc::new(Lever::new(&settings, db.clone(), cipher.clone(), metrics.clone())?);
         let job_wakeup = jobs::Wakeup::new(db.clone());
-        Ok(Self { settings, db, cipher, clock, metrics, mailer, lever, job_wakeup })
+        let env = Env::new(Handles { settings, db, cipher, clock, metrics, mailer, lever });
+        Ok(Self { env, job_wakeup })
     }
 
     /// The web layer's state.
@@ -59,15 +55,15 @@ impl App {
 
     /// The workers' environment.
     pub fn jobs(&self) -> Env {
-        Env::new(Handles {
-            settings: self.settings.clone(),
-            db: self.db.clone(),
-            cipher: self.cipher.clone(),
-            clock: self.clock.clone(),
-            metrics: self.metrics.clone(),
-            mailer: self.mailer.clone(),
-            lever: self.lever.clone(),
-        })
+        self.env.clone()
+    }
+}
+
+impl Deref for App {
+    type Target = Handles;
+
+    fn deref(&self) -> &Handles {
+        &self.env
     }
 }
 

@@ -8,7 +8,9 @@ use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-pub use crate::domain::invitation::{ENGINE_GRACE, Effect, InvitationStatus, Outcome, SUBMIT_GRACE, TransitionError};
+pub use crate::domain::invitation::{
+    ENGINE_GRACE, Effect, InvitationStatus, Outcome, SUBMIT_GRACE, TransitionError, candidate_label,
+};
 use crate::{
     crypto::{self, Cipher},
     domain::invitation::{self as lifecycle, Facts, Transition},
@@ -43,6 +45,11 @@ pub struct Invitation {
 }
 
 impl Invitation {
+    /// How pages name the candidate.
+    pub fn who(&self) -> &str {
+        candidate_label(&self.candidate_name, &self.candidate_email)
+    }
+
     /// When a started attempt's time runs out (before any grace).
     pub fn ends_at(&self) -> Option<DateTime<Utc>> {
         self.started_at.map(|s| s + Duration::minutes(self.time_limit_minutes.into()))
@@ -115,6 +122,41 @@ pub async fn list(
     .bind(limit)
     .fetch_all(conn)
     .await
+}
+
+/// An invitation named for a list: which one, whose, and how pages call the candidate.
+pub struct Named {
+    pub id: Uuid,
+    pub opportunity_id: String,
+    pub who: String,
+}
+
+/// The organization's invitations with one of `ids`, or of one of `opportunity_ids`,
+/// newest first.
+pub async fn named(
+    conn: &mut PgConnection,
+    org_id: Uuid,
+    ids: &[Uuid],
+    opportunity_ids: &[String],
+) -> sqlx::Result<Vec<Named>> {
+    let rows = sqlx::query!(
+        "SELECT id, opportunity_id, candidate_name, candidate_email
+         FROM invitations WHERE org_id = $1 AND (id = ANY($2) OR opportunity_id = ANY($3))
+         ORDER BY created_at DESC",
+        org_id,
+        ids,
+        opportunity_ids,
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Named {
+            who: candidate_label(&r.candidate_name, &r.candidate_email).to_string(),
+            id: r.id,
+            opportunity_id: r.opportunity_id,
+        })
+        .collect())
 }
 
 pub async fn by_token(conn: &mut PgConnection, token: &str) -> sqlx::Result<Option<Invitation>> {

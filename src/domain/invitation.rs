@@ -37,6 +37,12 @@ impl InvitationStatus {
     }
 }
 
+/// How pages, notes and emails name a candidate: by name, or by email address when Lever
+/// had no name.
+pub fn candidate_label<'a>(name: &'a str, email: &'a str) -> &'a str {
+    if name.trim().is_empty() { email } else { name }
+}
+
 /// What a transition needs to know about the invitation.
 #[derive(Clone, Copy, Debug)]
 pub struct Facts<'a> {

@@ -3,15 +3,7 @@
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Serialize};
-
-/// A multiple-choice question as stored; `answer` is the index of the right choice.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Question {
-    pub prompt: String,
-    pub choices: Vec<String>,
-    pub answer: usize,
-}
+pub use super::assessment::Question;
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct Scored {

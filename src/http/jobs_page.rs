@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::{
-    extract::{Path, State},
+    extract::State,
     response::{IntoResponse, Redirect, Response},
 };
 
@@ -16,6 +16,8 @@ use uuid::Uuid;
 
 use crate::{
     http::AppState,
+    http::path_id::PathId,
+    invitations::{self, Named},
     jobs::{self, FailedJob},
 };
 
@@ -35,15 +37,8 @@ struct Failed {
     about: Option<(String, Option<String>)>,
 }
 
-/// The invitation a job concerns, as the jobs page names it.
-struct Concerned {
-    id: Uuid,
-    opportunity_id: String,
-    who: String,
-}
-
 impl Failed {
-    fn new(state: &AppState, job: FailedJob, invitations: &[Concerned]) -> Self {
+    fn new(state: &AppState, job: FailedJob, invitations: &[Named]) -> Self {
         use crate::jobs::{Job, kinds::*};
         let what = match job.kind.as_str() {
             delivery::HandleDelivery::KIND => "Handle a webhook delivery from Lever",
@@ -79,21 +74,11 @@ impl Failed {
 }
 
 /// The invitations the failed jobs concern, newest first.
-async fn concerned(state: &AppState, org_id: Uuid, jobs: &[FailedJob]) -> sqlx::Result<Vec<Concerned>> {
+async fn concerned(state: &AppState, org_id: Uuid, jobs: &[FailedJob]) -> sqlx::Result<Vec<Named>> {
     let text = |key: &str| jobs.iter().filter_map(|j| j.payload[key].as_str().map(str::to_string)).collect::<Vec<_>>();
     let ids: Vec<Uuid> = text("invitation_id").iter().filter_map(|id| id.parse().ok()).collect();
-    sqlx::query_as!(
-        Concerned,
-        r#"SELECT id, opportunity_id,
-                  CASE WHEN candidate_name = '' THEN candidate_email ELSE candidate_name END AS "who!"
-           FROM invitations WHERE org_id = $1 AND (id = ANY($2) OR opportunity_id = ANY($3))
-           ORDER BY created_at DESC"#,
-        org_id,
-        &ids,
-        &text("opportunity_id"),
-    )
-    .fetch_all(&state.db)
-    .await
+    let mut conn = state.db.acquire().await?;
+    invitations::named(&mut conn, org_id, &ids, &text("opportunity_id")).await
 }
 
 pub async fn page(State(state): State<AppState>, AdminUser(user): AdminUser, csrf: CsrfToken) -> AppResult<Response> {
@@ -117,10 +102,9 @@ pub async fn page(State(state): State<AppState>, AdminUser(user): AdminUser, csr
 pub async fn retry(
     State(state): State<AppState>,
     AdminUser(user): AdminUser,
-    Path(id): Path<String>,
+    PathId(id): PathId<i64>,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> AppResult<Response> {
-    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
     if !jobs::retry_failed(&state.db, user.org_id, id, state.clock.now()).await? {
         return Err(AppError::NotFound);
     }

@@ -201,7 +201,7 @@ impl Wakeup {
                 loop {
                     asked.notified().await;
                     // Lost wake-ups cost latency, not work: workers also poll.
-                    if let Err(e) = sqlx::query!("SELECT pg_notify('fulcrum_jobs', '')").execute(&db).await {
+                    if let Err(e) = queue::notify(&db).await {
                         tracing::debug!(error = %e, "waking the workers failed");
                     }
                 }

@@ -35,6 +35,13 @@ pub(super) fn pool(db: &PgPool) -> PgPool {
         .connect_lazy_with(options)
 }
 
+/// Wakes the workers of every process (LISTEN on [`super::CHANNEL`]); inside a transaction
+/// the wake-up is delivered at commit.
+pub(super) async fn notify<'c>(conn: impl sqlx::PgExecutor<'c>) -> sqlx::Result<()> {
+    sqlx::query("SELECT pg_notify($1, '')").bind(super::CHANNEL).execute(conn).await?;
+    Ok(())
+}
+
 pub(super) async fn insert(
     conn: &mut PgConnection,
     kind: &str,
@@ -56,13 +63,14 @@ pub(super) async fn insert(
                    run_at = CASE WHEN jobs.state = 'queued' THEN least(jobs.run_at, EXCLUDED.run_at) ELSE jobs.run_at END
                RETURNING id
            )
-           SELECT job.id AS "id!" FROM job, LATERAL (SELECT pg_notify('fulcrum_jobs', '')) AS wake"#,
+           SELECT job.id AS "id!" FROM job, LATERAL (SELECT pg_notify($7, '')) AS wake"#,
         kind,
         payload,
         org_id,
         unique_key,
         max_attempts,
         run_at,
+        super::CHANNEL,
     )
     .fetch_one(conn)
     .await
@@ -198,7 +206,7 @@ pub(super) async fn complete(
     completed.done += marked.done as u64;
     completed.requeued = marked.requeued as u64;
     if completed.requeued > 0 {
-        sqlx::query!("SELECT pg_notify('fulcrum_jobs', '')").execute(pool).await?;
+        notify(pool).await?;
     }
     Ok(completed)
 }
@@ -293,7 +301,7 @@ pub(super) async fn reap_expired(pool: &PgPool, now: DateTime<Utc>) -> sqlx::Res
     .execute(pool)
     .await?;
     if reaped.rows_affected() > 0 {
-        sqlx::query!("SELECT pg_notify('fulcrum_jobs', '')").execute(pool).await?;
+        notify(pool).await?;
     }
     Ok(reaped.rows_affected())
 }
@@ -315,7 +323,7 @@ pub async fn resume_org(conn: &mut PgConnection, org_id: Uuid, now: DateTime<Utc
     )
     .execute(&mut *conn)
     .await?;
-    sqlx::query!("SELECT pg_notify('fulcrum_jobs', '')").execute(conn).await?;
+    notify(conn).await?;
     Ok(resumed.rows_affected())
 }
 
@@ -390,7 +398,7 @@ pub async fn retry_failed(pool: &PgPool, org_id: Uuid, id: i64, now: DateTime<Ut
     .execute(pool)
     .await?;
     if retried.rows_affected() > 0 {
-        sqlx::query!("SELECT pg_notify('fulcrum_jobs', '')").execute(pool).await?;
+        notify(pool).await?;
     }
     Ok(retried.rows_affected() > 0)
 }

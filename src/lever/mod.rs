@@ -9,6 +9,7 @@ pub mod feedback;
 pub mod oauth;
 pub mod ratelimit;
 pub mod settings;
+pub mod status_tags;
 pub mod types;
 pub mod webhook;
 pub mod writes;

@@ -225,16 +225,7 @@ async fn triggers(env: &Env, api: &mut Api<'_>, picked: &[String], stage: &str) 
 async fn remember_status_tags(env: &Env, org_id: Uuid, opportunity: &Opportunity) -> sqlx::Result<()> {
     let ours = StatusTags::new(&env.settings.brand).all();
     let present: Vec<String> = opportunity.tags.iter().filter(|t| ours.contains(t)).cloned().collect();
-    sqlx::query!(
-        "INSERT INTO lever_opportunities (org_id, opportunity_id, status_tags) VALUES ($1, $2, $3)
-         ON CONFLICT (org_id, opportunity_id) DO UPDATE SET status_tags = EXCLUDED.status_tags, updated_at = now()",
-        org_id,
-        opportunity.id,
-        &present,
-    )
-    .execute(&env.db)
-    .await?;
-    Ok(())
+    crate::lever::status_tags::remember(&env.db, org_id, &opportunity.id, &present).await
 }
 
 /// An earlier invitation to the same assessment that stands in the way of a new one.

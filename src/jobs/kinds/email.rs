@@ -220,7 +220,7 @@ async fn result_ready(env: &Env, id: Uuid) -> Result<(), JobError> {
     .fetch_optional(&env.db)
     .await?;
     let Some(row) = row else { return Ok(()) };
-    let who = if row.candidate_name.is_empty() { row.candidate_email.clone() } else { row.candidate_name.clone() };
+    let who = invitations::candidate_label(&row.candidate_name, &row.candidate_email);
     let verdict = if row.passed == Some(true) { "passed" } else { "did not pass" };
     let subject = format!("{who} {verdict} the {} assessment", row.assessment_name);
     let text = format!(

@@ -11,12 +11,13 @@ use uuid::Uuid;
 
 use crate::{
     domain::lifecycle::{Status, StatusTags, rating, rating_label},
-    invitations::{self, InvitationStatus},
+    invitations::{self, InvitationStatus, candidate_label},
     jobs::Env,
     jobs::{self, Job, JobContext, JobError, kinds::lever_setup::EnsureFeedbackTemplate},
     lever::{
         Api, LeverError, connection,
         feedback::{self, Known},
+        status_tags,
         writes::{self, Payload, Write},
     },
 };
@@ -113,14 +114,7 @@ pub async fn set_status_tags(
     opportunity: &str,
     desired: &[String],
 ) -> Result<(), JobError> {
-    let believed: Vec<String> = sqlx::query_scalar!(
-        "SELECT status_tags FROM lever_opportunities WHERE org_id = $1 AND opportunity_id = $2",
-        api.org_id,
-        opportunity
-    )
-    .fetch_optional(&env.db)
-    .await?
-    .unwrap_or_default();
+    let believed = status_tags::believed(&env.db, api.org_id, opportunity).await?;
     if desired.iter().any(|t| !believed.contains(t)) {
         api.add_tags(opportunity, desired, None).await?;
     }
@@ -128,15 +122,7 @@ pub async fn set_status_tags(
     if !stale.is_empty() {
         api.remove_tags(opportunity, &stale, None).await?;
     }
-    sqlx::query!(
-        "INSERT INTO lever_opportunities (org_id, opportunity_id, status_tags) VALUES ($1, $2, $3)
-         ON CONFLICT (org_id, opportunity_id) DO UPDATE SET status_tags = EXCLUDED.status_tags, updated_at = now()",
-        api.org_id,
-        opportunity,
-        desired,
-    )
-    .execute(&env.db)
-    .await?;
+    status_tags::remember(&env.db, api.org_id, opportunity, desired).await?;
     Ok(())
 }
 
@@ -219,20 +205,12 @@ async fn result(env: &Env, api: &mut Api<'_>, opportunity: &str, inv: &Row) -> R
     }
 }
 
-fn outcome_label(status: Status) -> &'static str {
-    match status {
-        Status::Completed { passed: true } => "Passed",
-        Status::Completed { passed: false } => "Failed",
-        _ => "Expired",
-    }
-}
-
 fn feedback_form(template: &feedback::Template, inv: &Row, status: Status, report: &str) -> serde_json::Value {
     let stars = rating(status, inv.score, inv.pass_mark);
     let mut values = vec![
         json!({ "id": template.rating, "value": rating_label(stars) }),
         json!({ "id": template.score, "value": inv.score.unwrap_or(0).to_string() }),
-        json!({ "id": template.result, "value": outcome_label(status) }),
+        json!({ "id": template.result, "value": Status::label(Some(status)) }),
         json!({ "id": template.report, "value": report }),
     ];
     if status != (Status::Completed { passed: true }) {
@@ -261,7 +239,7 @@ async fn result_note(
     let mut text = format!(
         "{brand} assessment result: {}\nResult: {} (score {}/100, pass mark {})\nRating: {}\n",
         inv.assessment_name,
-        outcome_label(status),
+        Status::label(Some(status)),
         inv.score.unwrap_or(0),
         inv.pass_mark,
         rating_label(stars),
@@ -279,7 +257,7 @@ async fn result_note(
 
 impl Row {
     fn who(&self) -> &str {
-        if self.candidate_name.is_empty() { &self.candidate_email } else { &self.candidate_name }
+        candidate_label(&self.candidate_name, &self.candidate_email)
     }
 
     fn reason(&self) -> String {

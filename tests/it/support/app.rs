@@ -193,7 +193,7 @@ impl TestApp {
 
     /// Wakes the workers (as an enqueue would): after moving the clock, scheduled jobs are due.
     pub async fn wake_workers(&self) {
-        sqlx::query("SELECT pg_notify('fulcrum_jobs', '')").execute(&self.db).await.unwrap();
+        sqlx::query("SELECT pg_notify($1, '')").bind(fulcrum::jobs::CHANNEL).execute(&self.db).await.unwrap();
     }
 }
 
