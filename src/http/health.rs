@@ -27,26 +27,13 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 pub async fn metrics(State(state): State<AppState>) -> Response {
     // One count per unfinished state, each answered from its partial index; finished jobs
     // (kept for days) are counted by fulcrum_jobs_finished_total instead of a table scan.
-    let jobs = sqlx::query!(
-        r#"SELECT (SELECT count(*) FROM jobs WHERE state = 'queued') AS "queued!",
-                  (SELECT count(*) FROM jobs WHERE state = 'running') AS "running!",
-                  (SELECT count(*) FROM jobs WHERE state = 'paused') AS "paused!",
-                  (SELECT count(*) FROM jobs WHERE state = 'failed') AS "failed!""#
-    )
-    .fetch_one(&state.db)
-    .await
-    .map(|r| {
-        vec![
-            ("queued".into(), r.queued),
-            ("running".into(), r.running),
-            ("paused".into(), r.paused),
-            ("failed".into(), r.failed),
-        ]
-    })
-    .unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "counting jobs for /metrics");
-        Vec::new()
-    });
+    let jobs = crate::jobs::backlog(&state.db, None)
+        .await
+        .map(|counts| counts.into_iter().map(|(state, count)| (state.to_string(), count)).collect())
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "counting jobs for /metrics");
+            Vec::new()
+        });
     let body = state.metrics.render(&jobs);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
 }

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use crate::{
     clock::Clock,
-    jobs::{Job, Wakeup, kinds::delivery::HandleDelivery},
+    jobs::{self, Wakeup, kinds::delivery::HandleDelivery},
 };
 
 /// Statements storing deliveries at once; each one's commit waits for its flush.
@@ -150,41 +150,34 @@ impl Writer {
     }
 }
 
-/// One statement (so one transaction): each new delivery and its job. Returns the
-/// deliveries stored now; the others were received before.
+/// One transaction: each new delivery, then its job. Returns the deliveries stored now;
+/// the others were received before.
 async fn insert(db: &PgPool, batch: &[Pending], now: DateTime<Utc>) -> Result<HashSet<(Uuid, String)>, sqlx::Error> {
     let mut columns = Columns::default();
     for p in batch {
-        columns.push(&p.delivery)?;
+        columns.push(&p.delivery);
     }
+    let mut tx = db.begin().await?;
     let stored = sqlx::query!(
-        r#"WITH input AS (
-               SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::jsonb[],
-                                    $7::jsonb[])
-                   AS i(org_id, token, event, opportunity_id, triggered_at, data, payload)
-           ), delivery AS (
-               INSERT INTO deliveries (org_id, token, event, opportunity_id, triggered_at, outcome, data)
-               SELECT org_id, token, event, opportunity_id, triggered_at, 'accepted', data FROM input
-               ON CONFLICT (org_id, token) WHERE outcome <> 'rejected' DO NOTHING
-               RETURNING org_id, token
-           ), job AS (
-               INSERT INTO jobs (kind, payload, org_id, max_attempts, run_at)
-               SELECT $8, input.payload, input.org_id, $9, $10 FROM input JOIN delivery USING (org_id, token)
-           )
-           SELECT org_id AS "org_id!", token AS "token!" FROM delivery"#,
+        r#"INSERT INTO deliveries (org_id, token, event, opportunity_id, triggered_at, outcome, data)
+           SELECT org_id, token, event, opportunity_id, triggered_at, 'accepted', data
+           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::jsonb[])
+               AS i(org_id, token, event, opportunity_id, triggered_at, data)
+           ON CONFLICT (org_id, token) WHERE outcome <> 'rejected' DO NOTHING
+           RETURNING org_id AS "org_id!", token AS "token!""#,
         &columns.org_ids,
         &columns.tokens,
         &columns.events,
         &columns.opportunities,
         &columns.triggered_at,
         &columns.data as &[Option<Value>],
-        &columns.payloads,
-        HandleDelivery::KIND,
-        HandleDelivery::MAX_ATTEMPTS,
-        now,
     )
-    .fetch_all(db)
+    .fetch_all(&mut *tx)
     .await?;
+    let jobs: Vec<HandleDelivery> =
+        stored.iter().map(|r| HandleDelivery { org_id: r.org_id, token: r.token.clone() }).collect();
+    jobs::enqueue_batch(&mut tx, &jobs, now).await?;
+    tx.commit().await?;
     Ok(stored.into_iter().map(|r| (r.org_id, r.token)).collect())
 }
 
@@ -197,21 +190,16 @@ struct Columns {
     opportunities: Vec<String>,
     triggered_at: Vec<DateTime<Utc>>,
     data: Vec<Option<Value>>,
-    payloads: Vec<Value>,
 }
 
 impl Columns {
-    fn push(&mut self, d: &NewDelivery) -> Result<(), sqlx::Error> {
-        let job = HandleDelivery { org_id: d.org_id, token: d.token.clone() };
-        let payload = serde_json::to_value(&job).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    fn push(&mut self, d: &NewDelivery) {
         self.org_ids.push(d.org_id);
         self.tokens.push(d.token.clone());
         self.events.push(d.event.clone());
         self.opportunities.push(d.opportunity_id.clone());
         self.triggered_at.push(d.triggered_at);
         self.data.push(d.data.clone());
-        self.payloads.push(payload);
-        Ok(())
     }
 }
 

@@ -256,12 +256,8 @@ async fn render_settings(
         jobs::enqueue(&mut conn, &lever_setup::RefreshStages { org_id: user.org_id }, state.clock.now()).await?;
     }
     let pending = lever_setup::pending_work(&state.db, user.org_id).await?;
-    let waiting = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "count!" FROM jobs WHERE org_id = $1 AND state = 'paused'"#,
-        user.org_id
-    )
-    .fetch_one(&state.db)
-    .await?;
+    let backlog = jobs::backlog(&state.db, Some(user.org_id)).await?;
+    let waiting = backlog.iter().find(|(state, _)| *state == jobs::JobState::Paused).map_or(0, |(_, n)| *n);
     let chrome = Chrome::new(state, Some(user), csrf, "lever").await?;
     let configured = state.settings.lever_configured();
     let page = SettingsPage { chrome, overview, configured, error, notice, pending, waiting };
@@ -331,8 +327,8 @@ pub async fn create_webhooks(
     let job = jobs::enqueue(&mut conn, &lever_setup::CreateWebhooks { org_id: user.org_id }, state.clock.now()).await?;
     drop(conn);
     let finished = jobs::wait_for(&state.db, job, std::time::Duration::from_secs(15)).await?;
-    let target = match finished.as_deref() {
-        Some("done") => "/app/settings/integrations/lever?saved=webhooks",
+    let target = match finished {
+        Some(jobs::JobState::Done) => "/app/settings/integrations/lever?saved=webhooks",
         _ => "/app/settings/integrations/lever",
     };
     Ok(Redirect::to(target).into_response())

@@ -85,16 +85,12 @@ pub async fn page(State(state): State<AppState>, AdminUser(user): AdminUser, csr
     let failed_jobs = jobs::failed_jobs(&state.db, user.org_id).await?;
     let invitations = concerned(&state, user.org_id, &failed_jobs).await?;
     let failed = failed_jobs.into_iter().map(|job| Failed::new(&state, job, &invitations)).collect();
-    let counts = sqlx::query!(
-        r#"SELECT state AS "state!", count(*) AS "count!" FROM jobs WHERE org_id = $1
-           AND state IN ('queued', 'running', 'paused') GROUP BY state ORDER BY state"#,
-        user.org_id
-    )
-    .fetch_all(&state.db)
-    .await?
-    .into_iter()
-    .map(|r| (r.state, r.count))
-    .collect();
+    let counts = jobs::backlog(&state.db, Some(user.org_id))
+        .await?
+        .into_iter()
+        .filter(|(state, count)| *state != jobs::JobState::Failed && *count > 0)
+        .map(|(state, count)| (state.to_string(), count))
+        .collect();
     let chrome = Chrome::new(&state, Some(&user), &csrf, "jobs").await?;
     render(&JobsPage { chrome, failed, counts })
 }

@@ -23,8 +23,19 @@ use uuid::Uuid;
 use crate::lever::LeverError;
 
 pub use env::{Env, Handles};
-pub use queue::{FailedJob, failed_jobs, park_org, resume_org, retry_failed};
+pub use queue::{FailedJob, backlog, failed_jobs, latest_of_kinds, park_org, resume_org, retry_failed};
 pub use worker::{Worker, WorkerOptions};
+
+crate::domain::text_enum! {
+    /// Where a job is; stored as text in `jobs.state`.
+    pub enum JobState {
+        Queued = "queued",
+        Running = "running",
+        Paused = "paused",
+        Done = "done",
+        Failed = "failed",
+    }
+}
 
 /// Postgres channel workers LISTEN on; enqueue NOTIFYs it (delivered at commit).
 pub const CHANNEL: &str = "fulcrum_jobs";
@@ -167,6 +178,24 @@ pub async fn enqueue<J: Job>(conn: &mut PgConnection, job: &J, now: DateTime<Utc
     enqueue_at(conn, job, now).await
 }
 
+/// Queues many jobs of one kind in one statement, in the caller's transaction, without
+/// waking the workers: for paths that commit jobs at a high rate, which call
+/// [`Wakeup::wake`] after their commit.
+pub async fn enqueue_batch<J: Job>(conn: &mut PgConnection, jobs: &[J], run_at: DateTime<Utc>) -> sqlx::Result<()> {
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let mut payloads = Vec::with_capacity(jobs.len());
+    let mut org_ids = Vec::with_capacity(jobs.len());
+    let mut keys = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        payloads.push(serde_json::to_value(job).map_err(|e| sqlx::Error::Encode(Box::new(e)))?);
+        org_ids.push(job.org_id());
+        keys.push(job.unique_key());
+    }
+    queue::insert_batch(conn, J::KIND, &payloads, &org_ids, &keys, J::MAX_ATTEMPTS, run_at).await
+}
+
 /// Queues `job` to run at `run_at` (business time: the app's clock).
 pub async fn enqueue_at<J: Job>(conn: &mut PgConnection, job: &J, run_at: DateTime<Utc>) -> sqlx::Result<i64> {
     let payload = serde_json::to_value(job).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
@@ -213,13 +242,13 @@ impl Wakeup {
 
 /// Waits until job `id` is done or failed (its state), or `timeout` passes (`None`). For
 /// pages that start work in the queue and want to show its result.
-pub async fn wait_for(db: &sqlx::PgPool, id: i64, timeout: Duration) -> sqlx::Result<Option<String>> {
+pub async fn wait_for(db: &sqlx::PgPool, id: i64, timeout: Duration) -> sqlx::Result<Option<JobState>> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let state = sqlx::query_scalar!("SELECT state FROM jobs WHERE id = $1", id).fetch_optional(db).await?;
-        match state.as_deref() {
-            Some("done" | "failed") => return Ok(state),
-            None => return Ok(Some("done".into())),
+        match queue::state(db, id).await? {
+            // Pruned at once (no retention): it finished.
+            None => return Ok(Some(JobState::Done)),
+            Some(state @ (JobState::Done | JobState::Failed)) => return Ok(Some(state)),
             _ if tokio::time::Instant::now() >= deadline => return Ok(None),
             _ => tokio::time::sleep(Duration::from_millis(50)).await,
         }

@@ -5,6 +5,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, postgres::PgPoolOptions};
 use uuid::Uuid;
 
+use super::JobState;
+
 /// Connections for the queue's own bookkeeping (claim, complete, fail, leases, reaping),
 /// apart from the pool jobs use, so a busy job cannot starve the claim loop of a
 /// connection. Three session settings make them fit the work:
@@ -74,6 +76,35 @@ pub(super) async fn insert(
     )
     .fetch_one(conn)
     .await
+}
+
+/// Many jobs of one kind, without waking anyone (see `jobs::enqueue_batch`). A duplicate of
+/// queued, running or paused work is left as it is.
+pub(super) async fn insert_batch(
+    conn: &mut PgConnection,
+    kind: &str,
+    payloads: &[serde_json::Value],
+    org_ids: &[Option<Uuid>],
+    unique_keys: &[Option<String>],
+    max_attempts: i32,
+    run_at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO jobs (kind, payload, org_id, unique_key, max_attempts, run_at)
+         SELECT $1, payload, org_id, unique_key, $5, $6
+         FROM unnest($2::jsonb[], $3::uuid[], $4::text[]) AS i(payload, org_id, unique_key)
+         ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('queued', 'running', 'paused')
+         DO NOTHING",
+        kind,
+        payloads,
+        org_ids as &[Option<Uuid>],
+        unique_keys as &[Option<String>],
+        max_attempts,
+        run_at,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 #[derive(Debug)]
@@ -401,4 +432,50 @@ pub async fn retry_failed(pool: &PgPool, org_id: Uuid, id: i64, now: DateTime<Ut
         notify(pool).await?;
     }
     Ok(retried.rows_affected() > 0)
+}
+
+/// Where job `id` is; `None` once it is pruned.
+pub(super) async fn state(db: &PgPool, id: i64) -> sqlx::Result<Option<JobState>> {
+    sqlx::query_scalar!(r#"SELECT state AS "state: JobState" FROM jobs WHERE id = $1"#, id).fetch_optional(db).await
+}
+
+/// Unfinished jobs by state (queued, running, paused, failed): all of them, or one
+/// organization's. Each count is answered from its partial index.
+pub async fn backlog(db: &PgPool, org_id: Option<Uuid>) -> sqlx::Result<Vec<(JobState, i64)>> {
+    let r = sqlx::query!(
+        r#"SELECT (SELECT count(*) FROM jobs WHERE state = 'queued' AND ($1::uuid IS NULL OR org_id = $1)) AS "queued!",
+                  (SELECT count(*) FROM jobs WHERE state = 'running' AND ($1::uuid IS NULL OR org_id = $1)) AS "running!",
+                  (SELECT count(*) FROM jobs WHERE state = 'paused' AND ($1::uuid IS NULL OR org_id = $1)) AS "paused!",
+                  (SELECT count(*) FROM jobs WHERE state = 'failed' AND ($1::uuid IS NULL OR org_id = $1)) AS "failed!""#,
+        org_id,
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(vec![
+        (JobState::Queued, r.queued),
+        (JobState::Running, r.running),
+        (JobState::Paused, r.paused),
+        (JobState::Failed, r.failed),
+    ])
+}
+
+/// The newest of an organization's jobs of `kinds` that is waiting, running, or failed
+/// within the last hour: (kind, state, last error).
+pub async fn latest_of_kinds(
+    db: &PgPool,
+    org_id: Uuid,
+    kinds: &[&str],
+) -> sqlx::Result<Option<(String, JobState, Option<String>)>> {
+    let kinds: Vec<String> = kinds.iter().map(|k| k.to_string()).collect();
+    let row = sqlx::query!(
+        r#"SELECT kind, state AS "state: JobState", last_error FROM jobs
+           WHERE org_id = $1 AND kind = ANY($2) AND (state IN ('queued', 'running') OR
+                 (state = 'failed' AND finished_at > now() - interval '1 hour'))
+           ORDER BY id DESC LIMIT 1"#,
+        org_id,
+        &kinds,
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| (r.kind, r.state, r.last_error)))
 }

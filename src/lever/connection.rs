@@ -14,9 +14,18 @@ use uuid::Uuid;
 
 use super::{CachedToken, Lever, LeverError, oauth};
 
+crate::domain::text_enum! {
+    /// Whether a connection's tokens can be used; stored as text in
+    /// `lever_connections.status`.
+    pub enum ConnectionStatus {
+        Connected = "connected",
+        NeedsReconnect = "needs_reconnect",
+    }
+}
+
 pub struct Connection {
     pub account_id: String,
-    pub status: String,
+    pub status: ConnectionStatus,
     pub scopes: String,
     pub lever_user_id: Option<String>,
     pub authorized_at: DateTime<Utc>,
@@ -28,16 +37,16 @@ pub struct Connection {
 
 impl Connection {
     pub fn connected(&self) -> bool {
-        self.status == "connected"
+        self.status == ConnectionStatus::Connected
     }
 }
 
 pub async fn get(db: &PgPool, org_id: Uuid) -> Result<Option<Connection>, sqlx::Error> {
     sqlx::query_as!(
         Connection,
-        "SELECT account_id, status, scopes, lever_user_id, authorized_at, last_refreshed_at, access_expires_at,
+        r#"SELECT account_id, status AS "status: ConnectionStatus", scopes, lever_user_id, authorized_at, last_refreshed_at, access_expires_at,
                 problem, problem_since
-         FROM lever_connections WHERE org_id = $1",
+         FROM lever_connections WHERE org_id = $1"#,
         org_id
     )
     .fetch_optional(db)
@@ -46,10 +55,13 @@ pub async fn get(db: &PgPool, org_id: Uuid) -> Result<Option<Connection>, sqlx::
 
 /// The banner every page shows while the connection needs attention.
 pub async fn banner(db: &PgPool, org_id: Uuid) -> Result<Option<String>, sqlx::Error> {
-    let status = sqlx::query_scalar!("SELECT status FROM lever_connections WHERE org_id = $1", org_id)
-        .fetch_optional(db)
-        .await?;
-    Ok((status.as_deref() == Some("needs_reconnect")).then(|| {
+    let status = sqlx::query_scalar!(
+        r#"SELECT status AS "status: ConnectionStatus" FROM lever_connections WHERE org_id = $1"#,
+        org_id
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok((status == Some(ConnectionStatus::NeedsReconnect)).then(|| {
         "Lever access was revoked or has expired: candidates are not being invited and results are waiting. \
          An admin needs to reconnect Lever."
             .to_string()
@@ -88,15 +100,16 @@ pub async fn access_token(lever: &Lever, org_id: Uuid, stale: Option<&str>) -> R
     }
     lever.forget_token(org_id);
     let row = sqlx::query!(
-        "SELECT account_id, status, access_token, access_expires_at, last_refreshed_at, problem
-         FROM lever_connections WHERE org_id = $1",
+        r#"SELECT account_id, status AS "status: ConnectionStatus", access_token, access_expires_at,
+                  last_refreshed_at, problem
+           FROM lever_connections WHERE org_id = $1"#,
         org_id
     )
     .fetch_optional(&lever.db)
     .await
     .map_err(LeverError::database)?;
     let Some(row) = row else { return Err(not_connected()) };
-    usable(&row.status, row.problem)?;
+    usable(row.status, row.problem)?;
     let access = decrypt(lever, org_id, "access", &row.access_token)?;
     let due = refresh_after(row.access_expires_at, row.last_refreshed_at);
     if Some(access.as_str()) == stale || Utc::now() >= due {
@@ -130,15 +143,16 @@ pub async fn refresh(lever: &Lever, org_id: Uuid, why: Refresh<'_>) -> Result<Ca
     // The lock is held across the call to Lever's token endpoint on purpose: it is what
     // keeps two processes from spending the same refresh token.
     let row = sqlx::query!(
-        "SELECT account_id, status, access_token, refresh_token, access_expires_at, last_refreshed_at, problem
-         FROM lever_connections WHERE org_id = $1 FOR UPDATE",
+        r#"SELECT account_id, status AS "status: ConnectionStatus", access_token, refresh_token, access_expires_at,
+                  last_refreshed_at, problem
+           FROM lever_connections WHERE org_id = $1 FOR UPDATE"#,
         org_id
     )
     .fetch_optional(&mut *tx)
     .await
     .map_err(LeverError::database)?;
     let Some(row) = row else { return Err(not_connected()) };
-    usable(&row.status, row.problem)?;
+    usable(row.status, row.problem)?;
     let current = decrypt(lever, org_id, "access", &row.access_token)?;
     let due = refresh_after(row.access_expires_at, row.last_refreshed_at);
     let needed = match why {
@@ -290,8 +304,8 @@ fn not_connected() -> LeverError {
 }
 
 /// A connection's tokens can be used only while it is `connected`.
-fn usable(status: &str, problem: Option<String>) -> Result<(), LeverError> {
-    if status == "connected" {
+fn usable(status: ConnectionStatus, problem: Option<String>) -> Result<(), LeverError> {
+    if status == ConnectionStatus::Connected {
         return Ok(());
     }
     Err(LeverError::NeedsReconnect(problem.unwrap_or_else(|| "Lever needs reconnecting".into())))

@@ -183,20 +183,11 @@ impl Job for Disconnect {
 
 /// What the settings page should say about set-up work in progress or failed.
 pub async fn pending_work(db: &PgPool, org_id: Uuid) -> sqlx::Result<Option<String>> {
-    let row = sqlx::query!(
-        "SELECT kind, state, last_error FROM jobs
-         WHERE org_id = $1 AND kind = ANY($2) AND (state IN ('queued', 'running') OR
-               (state = 'failed' AND finished_at > now() - interval '1 hour'))
-         ORDER BY id DESC LIMIT 1",
-        org_id,
-        &[CreateWebhooks::KIND.to_string(), Disconnect::KIND.to_string()] as &[String],
-    )
-    .fetch_optional(db)
-    .await?;
-    Ok(row.map(|r| {
-        let what = if r.kind == CreateWebhooks::KIND { "Creating the webhooks in Lever" } else { "Disconnecting" };
-        match r.state.as_str() {
-            "failed" => format!("{what} failed: {}", r.last_error.unwrap_or_default()),
+    let latest = crate::jobs::latest_of_kinds(db, org_id, &[CreateWebhooks::KIND, Disconnect::KIND]).await?;
+    Ok(latest.map(|(kind, state, last_error)| {
+        let what = if kind == CreateWebhooks::KIND { "Creating the webhooks in Lever" } else { "Disconnecting" };
+        match state {
+            crate::jobs::JobState::Failed => format!("{what} failed: {}", last_error.unwrap_or_default()),
             _ => format!("{what}… (reload this page in a moment)"),
         }
     }))
