@@ -13,7 +13,11 @@ pub use crate::domain::invitation::{
 };
 use crate::{
     crypto::{self, Cipher},
-    domain::invitation::{self as lifecycle, Facts, Transition},
+    domain::{
+        invitation::{self as lifecycle, Facts, Transition},
+        invite::Standing,
+        problem::Earlier,
+    },
 };
 
 #[derive(Clone, Debug, Serialize, sqlx::FromRow)]
@@ -155,6 +159,35 @@ pub async fn named(
             who: candidate_label(&r.candidate_name, &r.candidate_email).to_string(),
             id: r.id,
             opportunity_id: r.opportunity_id,
+        })
+        .collect())
+}
+
+/// The opportunity's newest invitation to each assessment that is open or completed: what
+/// stands in the way of inviting again.
+pub async fn standing(conn: &mut PgConnection, org_id: Uuid, opportunity_id: &str) -> sqlx::Result<Vec<Standing>> {
+    let rows = sqlx::query!(
+        "SELECT DISTINCT ON (i.assessment_id) i.assessment_id, a.name, i.stage_entered_at, i.created_at, i.deadline,
+                i.completed_at
+         FROM invitations i JOIN assessments a ON a.id = i.assessment_id
+         WHERE i.org_id = $1 AND i.opportunity_id = $2 AND i.status IN ('invited', 'started', 'completed')
+         ORDER BY i.assessment_id, i.created_at DESC",
+        org_id,
+        opportunity_id,
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Standing {
+            assessment_id: r.assessment_id,
+            stage_entered_at: r.stage_entered_at,
+            earlier: Earlier {
+                assessment: r.name,
+                sent: r.created_at,
+                deadline: r.deadline,
+                completed: r.completed_at,
+            },
         })
         .collect())
 }

@@ -13,6 +13,8 @@ pub mod cli;
 pub mod clock;
 /// Typed settings: defaults file → `config/local.toml` → environment.
 pub mod config;
+/// Words people read in Lever notes and notices, filled into `templates/copy/`.
+pub mod copy;
 /// The secret key: encryption at rest, random tokens, hashes.
 pub mod crypto;
 /// PostgreSQL: pool, embedded default cluster, migrations.

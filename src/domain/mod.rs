@@ -4,7 +4,9 @@
 pub mod assessment;
 pub mod email;
 pub mod invitation;
+pub mod invite;
 pub mod lifecycle;
+pub mod problem;
 pub mod resolution;
 pub mod scoring;
 pub(crate) mod text_enum;

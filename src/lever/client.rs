@@ -276,6 +276,15 @@ impl<'a> Api<'a> {
         self.list("/feedback_templates", &[]).await
     }
 
+    /// Whether the feedback template `id` still exists in Lever.
+    pub async fn feedback_template_exists(&mut self, id: &str) -> Result<bool, LeverError> {
+        match self.send(Method::GET, &format!("/feedback_templates/{}", seg(id)), &[], None).await {
+            Ok(_) => Ok(true),
+            Err(LeverError::NotFound(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     pub async fn create_feedback_template(&mut self, template: &Value) -> Result<Value, LeverError> {
         Ok(types::unwrap_data(self.send(Method::POST, "/feedback_templates", &[], Some(template)).await?))
     }

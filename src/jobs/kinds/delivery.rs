@@ -8,16 +8,17 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::{
+    copy::{self, Explained},
     db::{self, assessments::AssessmentRef},
     domain::{
-        email::EmailAddress,
+        invite::{self, Decision},
         lifecycle::{StatusTags, is_trigger_stage},
-        resolution::{self, Resolved},
+        problem::Problem,
+        resolution,
     },
     invitations::{self, NewInvitation},
-    jobs::Env,
     jobs::{
-        Job, JobContext, JobError,
+        Env, Job, JobContext, JobError,
         kinds::{Subject, error_note, follow_up},
     },
     lever::{Api, LeverError, cache, types::Opportunity, webhook},
@@ -82,9 +83,7 @@ struct Event {
 async fn handle(env: &Env, api: &mut Api<'_>, event: &Event) -> Result<String, JobError> {
     match decide(env, api, event).await {
         Err(JobError::Fail(e)) if is_forbidden(&e) => {
-            let reason = Problem::Permission(format!("{e:#}"));
-            error_in_lever(env, api, event, &reason).await?;
-            Ok(reason.summary())
+            report(env, api, event, Problem::Permission(format!("{e:#}"))).await
         }
         other => other,
     }
@@ -130,87 +129,73 @@ async fn decide(env: &Env, api: &mut Api<'_>, event: &Event) -> Result<String, J
         }
     };
     remember_status_tags(env, api.org_id, &opportunity).await?;
-    if opportunity.archived.as_ref().is_some_and(Value::is_object) {
-        return report(env, api, event, Problem::Archived).await;
-    }
+    let archived = opportunity.archived.as_ref().is_some_and(Value::is_object);
+    // An archived candidate is explained without reading the posting.
     let posting = match opportunity.posting_id() {
-        Some(id) => Some(cache::posting(&env.lever, api, id).await?),
-        None => None,
+        Some(id) if !archived => Some(cache::posting(&env.lever, api, id).await?),
+        _ => None,
     };
-    let posting_tags = posting.as_ref().map(|p| p.tags.clone()).unwrap_or_default();
-    let assessments = db::assessments::for_resolution(&mut *env.db.acquire().await?, api.org_id).await?;
+    let mut conn = env.db.acquire().await?;
+    let assessments = db::assessments::for_resolution(&mut conn, api.org_id).await?;
+    let standing = invitations::standing(&mut conn, api.org_id, &opportunity.id).await?;
+    drop(conn);
     let catalogue: Vec<resolution::Candidate> = assessments.iter().map(AssessmentRef::candidate).collect();
-    let tags = posting_tags.iter().chain(&opportunity.tags).map(String::as_str);
-    let resolved = resolution::resolve(&env.settings.brand, tags, &catalogue);
-    if resolved.invite.is_empty() {
-        return report(env, api, event, Problem::from_resolution(&env.settings.brand, &resolved)).await;
-    }
-    let Some(email) = opportunity.emails.iter().find_map(|e| EmailAddress::parse(e).ok()) else {
-        return report(env, api, event, Problem::NoEmail).await;
+    let posting_tags = posting.as_ref().map(|p| p.tags.as_slice()).unwrap_or_default();
+    let entered = opportunity.entered_at(&stage);
+    let facts = invite::Facts {
+        brand: &env.settings.brand,
+        archived,
+        tags: posting_tags.iter().chain(&opportunity.tags).map(String::as_str).collect(),
+        catalogue: &catalogue,
+        emails: &opportunity.emails,
+        entered,
+        standing: &standing,
+    };
+    let (to, email, standing) = match invite::decide(&facts) {
+        Decision::Explain(problem) => return report(env, api, event, problem).await,
+        Decision::AlreadyHandled => return Ok(ALREADY_HANDLED.into()),
+        Decision::Invite { to, email, standing } => (to, email, standing),
     };
     let perform_as = opportunity
         .moved_into_by(&stage)
         .or_else(|| opportunity.applications.iter().find_map(|a| a.posting_owner.as_deref()))
         .or_else(|| posting.as_ref().and_then(|p| p.owner.as_deref()));
-    let entered = opportunity.entered_at(&stage);
+    let now = env.clock.now();
+    let remind = env.settings.email.reminder_hours_before_deadline;
     let mut tx = env.db.begin().await?;
-    let (mut invited, mut open) = (Vec::new(), Vec::new());
-    for id in &resolved.invite {
-        let a = assessments.iter().find(|a| a.id == *id).expect("resolved from this list");
-        // An invitation that is open, or was completed: a candidate takes an assessment once
-        // (only an expired or cancelled one may be sent again).
-        let live = sqlx::query!(
-            "SELECT stage_entered_at, deadline, created_at, completed_at FROM invitations
-             WHERE org_id = $1 AND opportunity_id = $2 AND assessment_id = $3
-               AND status IN ('invited', 'started', 'completed')
-             ORDER BY created_at DESC LIMIT 1",
-            api.org_id,
-            opportunity.id,
-            a.id
-        )
-        .fetch_optional(&mut *tx)
-        .await?;
-        match live {
-            // The same move reported twice (e.g. Application Created and Stage Change).
-            Some(l) if l.stage_entered_at.is_some() && l.stage_entered_at == entered => {}
-            Some(l) => open.push(Earlier {
-                assessment: a.name.clone(),
-                sent: l.created_at,
-                deadline: l.deadline,
-                completed: l.completed_at,
-            }),
-            None => {
-                let new = NewInvitation {
-                    org_id: api.org_id,
-                    assessment_id: a.id,
-                    expires_after_days: a.expires_after_days,
-                    opportunity_id: &opportunity.id,
-                    posting_id: opportunity.posting_id(),
-                    candidate_name: opportunity.name.as_deref().unwrap_or_default(),
-                    candidate_email: email.as_str(),
-                    perform_as,
-                    stage_entered_at: entered,
-                    delivery_id: Some(event.id),
-                };
-                let now = env.clock.now();
-                let remind = env.settings.email.reminder_hours_before_deadline;
-                if let Some((id, effects)) = invitations::create(&mut tx, &env.cipher, now, remind, &new).await? {
-                    let subject = Subject { org_id: api.org_id, invitation_id: id, opportunity_id: &opportunity.id };
-                    follow_up(&mut tx, subject, &effects, now).await?;
-                    invited.push(a.name.clone());
-                }
-            }
+    let mut invited = Vec::new();
+    for a in to.iter().filter_map(|id| assessments.iter().find(|a| a.id == *id)) {
+        let new = NewInvitation {
+            org_id: api.org_id,
+            assessment_id: a.id,
+            expires_after_days: a.expires_after_days,
+            opportunity_id: &opportunity.id,
+            posting_id: opportunity.posting_id(),
+            candidate_name: opportunity.name.as_deref().unwrap_or_default(),
+            candidate_email: email.as_str(),
+            perform_as,
+            stage_entered_at: entered,
+            delivery_id: Some(event.id),
+        };
+        // None: a concurrent delivery for the same move got there first.
+        if let Some((id, effects)) = invitations::create(&mut tx, &env.cipher, now, remind, &new).await? {
+            let subject = Subject { org_id: api.org_id, invitation_id: id, opportunity_id: &opportunity.id };
+            follow_up(&mut tx, subject, &effects, now).await?;
+            invited.push(a.name.clone());
         }
     }
     tx.commit().await?;
     if !invited.is_empty() {
         return Ok(format!("Invited {email} to {}", invited.join(", ")));
     }
-    if open.is_empty() {
-        return Ok("Already invited for this move: nothing new".into());
+    if standing.is_empty() {
+        return Ok(ALREADY_HANDLED.into());
     }
-    report(env, api, event, Problem::AlreadyInvited(open)).await
+    report(env, api, event, Problem::AlreadyInvited(standing)).await
 }
+
+/// The delivery log's line for a move that was handled before.
+const ALREADY_HANDLED: &str = "Already invited for this move: nothing new";
 
 async fn triggers(env: &Env, api: &mut Api<'_>, picked: &[String], stage: &str) -> Result<bool, JobError> {
     if !picked.is_empty() {
@@ -228,142 +213,9 @@ async fn remember_status_tags(env: &Env, org_id: Uuid, opportunity: &Opportunity
     crate::lever::status_tags::remember(&env.db, org_id, &opportunity.id, &present).await
 }
 
-/// An earlier invitation to the same assessment that stands in the way of a new one.
-struct Earlier {
-    assessment: String,
-    sent: chrono::DateTime<chrono::Utc>,
-    deadline: chrono::DateTime<chrono::Utc>,
-    completed: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-/// Why a candidate was not invited, with the fix.
-enum Problem {
-    NoTag { seen: Vec<String>, near: Vec<(String, String)> },
-    Unknown(Vec<(String, Option<String>)>),
-    Inactive(Vec<String>),
-    NoEmail,
-    Archived,
-    AlreadyInvited(Vec<Earlier>),
-    Permission(String),
-}
-
-impl Problem {
-    fn from_resolution(brand: &str, r: &Resolved) -> Self {
-        if !r.inactive.is_empty() {
-            return Self::Inactive(r.inactive.clone());
-        }
-        if r.unknown.iter().any(|(tag, _)| resolution::normalize(tag).starts_with(&resolution::normalize(brand))) {
-            return Self::Unknown(r.unknown.clone());
-        }
-        let near = r.unknown.iter().filter_map(|(tag, s)| Some((tag.clone(), s.clone()?))).collect();
-        Self::NoTag { seen: r.seen.clone(), near }
-    }
-
-    fn text(&self, brand: &str) -> (String, String) {
-        let quote = |items: &[String]| items.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(", ");
-        match self {
-            Self::NoTag { seen, near } => {
-                let mut why = format!(
-                    "No assessment tag was found on the posting or the opportunity. Tags seen: {}.",
-                    if seen.is_empty() { "none".to_string() } else { quote(seen) }
-                );
-                for (tag, suggestion) in near {
-                    why.push_str(&format!(" \"{tag}\" is not an assessment tag — did you mean \"{suggestion}\"?"));
-                }
-                let fix = format!(
-                    "Add the tag \"{brand} <assessment name>\" or the assessment's code (e.g. FC-12345, listed under \
-                     Assessments in {brand}) to the posting or the opportunity, then move the candidate into the stage again."
-                );
-                (why, fix)
-            }
-            Self::Unknown(tags) => {
-                let list: Vec<String> = tags
-                    .iter()
-                    .map(|(tag, s)| match s {
-                        Some(s) => format!("\"{tag}\" (did you mean \"{s}\"?)"),
-                        None => format!("\"{tag}\""),
-                    })
-                    .collect();
-                (
-                    format!("No assessment in {brand} matches the tag {}.", list.join(", ")),
-                    format!(
-                        "Correct the tag, or create the assessment in {brand}, then move the candidate into the stage again."
-                    ),
-                )
-            }
-            Self::Inactive(tags) => (
-                format!("The assessment tagged {} is switched off in {brand}.", quote(tags)),
-                format!("Switch it on under Assessments in {brand}, then move the candidate into the stage again."),
-            ),
-            Self::NoEmail => (
-                "The candidate has no usable email address in Lever.".into(),
-                "Add an email address to the candidate in Lever, then move them into the stage again.".into(),
-            ),
-            Self::Archived => (
-                "The candidate is archived in Lever, so no assessment was sent.".into(),
-                "Unarchive the candidate in Lever, then move them into the stage again.".into(),
-            ),
-            Self::AlreadyInvited(earlier) => {
-                let (done, open): (Vec<&Earlier>, Vec<&Earlier>) = earlier.iter().partition(|e| e.completed.is_some());
-                let mut why = Vec::new();
-                if !open.is_empty() {
-                    let list: Vec<String> = open
-                        .iter()
-                        .map(|e| {
-                            format!(
-                                "{} (sent {}, valid until {})",
-                                e.assessment,
-                                e.sent.format("%Y-%m-%d"),
-                                e.deadline.format("%Y-%m-%d %H:%M UTC")
-                            )
-                        })
-                        .collect();
-                    why.push(format!("The candidate already has an open invitation: {}.", list.join("; ")));
-                }
-                if !done.is_empty() {
-                    let list: Vec<String> = done
-                        .iter()
-                        .filter_map(|e| {
-                            Some(format!("{} (completed {})", e.assessment, e.completed?.format("%Y-%m-%d")))
-                        })
-                        .collect();
-                    why.push(format!("The candidate has already taken {}.", list.join("; ")));
-                }
-                let fix = if open.is_empty() {
-                    format!(
-                        "Nothing to do: a candidate takes each assessment once, and the result is on the candidate's \
-                         feedback. For another attempt, tag a different {brand} assessment."
-                    )
-                } else {
-                    "Wait until it is completed or expires; a new invitation is sent when the candidate is moved into the \
-                     stage after it expired."
-                        .into()
-                };
-                (why.join(" "), fix)
-            }
-            Self::Permission(detail) => (
-                format!("{brand} is missing a Lever permission: {detail}."),
-                format!(
-                    "An admin reconnects Lever in {brand} (Lever settings page) and accepts every requested permission."
-                ),
-            ),
-        }
-    }
-
-    fn summary(&self) -> String {
-        let (why, _) = self.text("");
-        format!("Not invited: {why}")
-    }
-}
-
 /// Reports the problem in Lever and returns the delivery log's line for it.
 async fn report(env: &Env, api: &mut Api<'_>, event: &Event, problem: Problem) -> Result<String, JobError> {
-    error_in_lever(env, api, event, &problem).await?;
-    let (why, _) = problem.text(&env.settings.brand);
+    let Explained { why, fix } = copy::explain(&env.settings.brand, &problem);
+    error_note::write(env, api, &event.opportunity_id, &format!("delivery-{}", event.id), &why, &fix).await?;
     Ok(format!("Not invited: {why}"))
-}
-
-async fn error_in_lever(env: &Env, api: &mut Api<'_>, event: &Event, problem: &Problem) -> Result<(), JobError> {
-    let (why, fix) = problem.text(&env.settings.brand);
-    error_note::write(env, api, &event.opportunity_id, &format!("delivery-{}", event.id), &why, &fix).await
 }

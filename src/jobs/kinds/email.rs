@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
+    copy::{self, Explained},
     email::{
         Email, MailError,
         templates::{self, Branding, InviteContext, Rendered},
@@ -55,20 +56,12 @@ impl Job for SendEmail {
             Self::Reminder { invitation_id } => reminder(env, invitation_id).await,
             Self::ResultReady { invitation_id } => result_ready(env, invitation_id).await,
             Self::ReconnectNeeded { org_id } => {
-                let text = format!(
-                    "Lever refused {brand}'s access for your organization: it was revoked in Lever, or it expired.\n\n\
-                     Until an admin reconnects, candidates moved into assessment stages are not invited and results \
-                     are not written to Lever. Nothing is lost: the waiting work resumes as soon as Lever is \
-                     reconnected.\n\nReconnect on the Lever settings page:",
-                    brand = env.settings.brand
-                );
+                let text = copy::text(&copy::ReconnectNotice { brand: &env.settings.brand });
                 to_admins(env, org_id, "notice:reconnect", "Action needed: reconnect Lever", &text).await
             }
             Self::ExpiryWarning { org_id } => {
-                let text = "Lever ends every app's access one year after it was approved. Your organization's \
-                            connection reaches that limit within a month: reconnect Lever (it takes a minute) to \
-                            keep candidates flowing without a gap.\n\nReconnect on the Lever settings page:";
-                to_admins(env, org_id, "notice:expiry", "Reconnect Lever before its access expires", text).await
+                let text = copy::text(&copy::ExpiryNotice);
+                to_admins(env, org_id, "notice:expiry", "Reconnect Lever before its access expires", &text).await
             }
         }
     }
@@ -155,31 +148,27 @@ async fn invite(env: &Env, id: Uuid, last: bool) -> Result<(), JobError> {
             if let Some(inv) = invitations::lock(&mut tx, id).await? {
                 invitations::cancel(&mut tx, &inv, &e.to_string()).await.map_err(anyhow::Error::from)?;
             }
+            let Explained { why, fix } = copy::invite_refused(&row.candidate_email, &e.to_string());
             let note = ErrorNote {
                 org_id: row.org_id,
                 opportunity_id: row.opportunity_id.clone(),
                 reference: format!("invite-{id}"),
-                why: format!("The invite email to {} was refused: {e}.", row.candidate_email),
-                fix: "Correct the candidate's email address in Lever, then move them into the stage again.".into(),
+                why,
+                fix,
             };
             jobs::enqueue(&mut tx, &note, env.clock.now()).await?;
         }
         Err(e) => {
             invitations::mark_email_failed(&mut tx, id, &e.to_string()).await?;
             if last {
+                let (brand, attempts) = (&env.settings.brand, SendEmail::MAX_ATTEMPTS);
+                let Explained { why, fix } = copy::invite_unsent(brand, &row.candidate_email, attempts, &e.to_string());
                 let note = ErrorNote {
                     org_id: row.org_id,
                     opportunity_id: row.opportunity_id.clone(),
                     reference: format!("invite-{id}-unsent"),
-                    why: format!(
-                        "The invite email to {} could not be sent after {} attempts: {e}.",
-                        row.candidate_email,
-                        SendEmail::MAX_ATTEMPTS
-                    ),
-                    fix: format!(
-                        "An admin checks {brand}'s mail settings, then clicks Retry on the Jobs page in {brand}.",
-                        brand = env.settings.brand
-                    ),
+                    why,
+                    fix,
                 };
                 jobs::enqueue(&mut tx, &note, env.clock.now()).await?;
             }
@@ -199,11 +188,13 @@ async fn reminder(env: &Env, id: Uuid) -> Result<(), JobError> {
         return Ok(());
     }
     let context = row.context(env, id)?;
-    let text = format!(
-        "Hello {},\n\nA reminder from {}: your {} assessment has not been started yet, and the link expires on {}. \
-         It takes at most {}.",
-        context.candidate_name, context.company_name, context.assessment_name, context.deadline, context.time_limit
-    );
+    let text = copy::text(&copy::Reminder {
+        name: &context.candidate_name,
+        company: &context.company_name,
+        assessment: &context.assessment_name,
+        deadline: &context.deadline,
+        time_limit: &context.time_limit,
+    });
     let subject = format!("Reminder: your {} assessment expires soon", context.assessment_name);
     let rendered = templates::notice(&subject, &text, Some((&context.link, "Open the assessment")), &row.branding());
     deliver(env, row.org_id, Some(id), "reminder", &row.candidate_email, &rendered).await.map_err(into_job_error)?;
@@ -223,11 +214,12 @@ async fn result_ready(env: &Env, id: Uuid) -> Result<(), JobError> {
     let who = invitations::candidate_label(&row.candidate_name, &row.candidate_email);
     let verdict = if row.passed == Some(true) { "passed" } else { "did not pass" };
     let subject = format!("{who} {verdict} the {} assessment", row.assessment_name);
-    let text = format!(
-        "{who} finished the {} assessment and {verdict}, with a score of {}/100.\n\nThe full report:",
-        row.assessment_name,
-        row.score.unwrap_or(0)
-    );
+    let text = copy::text(&copy::ResultReady {
+        who,
+        assessment: &row.assessment_name,
+        verdict,
+        score: row.score.unwrap_or(0),
+    });
     let report = invitations::report_url(env.settings.public_url(), id);
     let rendered = templates::notice(&subject, &text, Some((&report, "Open the report")), &Branding::default());
     let people = sqlx::query_scalar!("SELECT email FROM users WHERE org_id = $1 ORDER BY created_at", row.org_id)

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
+    copy,
     domain::lifecycle::StatusTags,
     jobs::Env,
     jobs::{Job, JobContext, JobError},
@@ -32,7 +33,7 @@ pub async fn write(
     let marker = format!("{brand} ref {reference}/error");
     let key = format!("error-note:{reference}");
     let write = Write { key: &key, org_id: api.org_id, opportunity_id: opportunity, marker: &marker };
-    let text = format!("{brand} could not send an assessment.\nWhy: {why}\nFix: {fix}\n{marker}");
+    let text = copy::text(&copy::ErrorNote { brand, why, fix, marker: &marker });
     writes::once(&env.lever, api, &write, Payload::Note { text: &text, score: None }).await?;
     Ok(())
 }

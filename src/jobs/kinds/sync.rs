@@ -10,6 +10,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
+    copy,
     domain::lifecycle::{Status, StatusTags, rating, rating_label},
     invitations::{self, InvitationStatus, candidate_label},
     jobs::Env,
@@ -135,14 +136,15 @@ async fn invite_note(env: &Env, api: &mut Api<'_>, opportunity: &str, inv: &Row)
     let marker = marker(env, inv.id, "invite");
     let key = format!("inv:{}:invite-note", inv.id);
     let write = Write { key: &key, org_id: api.org_id, opportunity_id: opportunity, marker: &marker };
-    let text = format!(
-        "{brand} sent the {} assessment to {} at {}.\nThe link expires on {}.\nReport: {}\n{marker}",
-        inv.assessment_name,
-        inv.who(),
-        inv.candidate_email,
-        inv.deadline.format("%Y-%m-%d %H:%M UTC"),
-        invitations::report_url(env.settings.public_url(), inv.id),
-    );
+    let text = copy::text(&copy::InviteNote {
+        brand,
+        assessment: &inv.assessment_name,
+        who: inv.who(),
+        email: &inv.candidate_email,
+        deadline: inv.deadline,
+        report: &invitations::report_url(env.settings.public_url(), inv.id),
+        marker: &marker,
+    });
     writes::once(&env.lever, api, &write, Payload::Note { text: &text, score: None }).await?;
     Ok(())
 }
@@ -196,10 +198,14 @@ async fn result(env: &Env, api: &mut Api<'_>, opportunity: &str, inv: &Row) -> R
             result_note(env, api, opportunity, inv, status, &key, &format!("Lever refused the feedback form: {why}"))
                 .await
         }
-        Err(LeverError::Rejected { status: 400, message }) if message.contains("emplate") => {
-            // The template was deleted in Lever: make it again on the next attempt.
+        // Refused for every author: perhaps the template was deleted in Lever. If so, it is
+        // made again on the next attempt.
+        Err(refused @ LeverError::Rejected { status: 400, .. }) => {
+            if api.feedback_template_exists(&template.id).await? {
+                return Err(refused.into());
+            }
             feedback::forget(&env.db, &api.account_id).await?;
-            Err(LeverError::Unavailable(message).into())
+            Err(LeverError::Unavailable(format!("the feedback template was deleted in Lever ({refused})")).into())
         }
         answer => Ok(answer?),
     }
@@ -236,21 +242,19 @@ async fn result_note(
     let marker = marker(env, inv.id, "result");
     let write = Write { key, org_id: api.org_id, opportunity_id: opportunity, marker: &marker };
     let stars = rating(status, inv.score, inv.pass_mark);
-    let mut text = format!(
-        "{brand} assessment result: {}\nResult: {} (score {}/100, pass mark {})\nRating: {}\n",
-        inv.assessment_name,
-        Status::label(Some(status)),
-        inv.score.unwrap_or(0),
-        inv.pass_mark,
-        rating_label(stars),
-    );
-    if status != (Status::Completed { passed: true }) {
-        text.push_str(&format!("Failure reason: {}\n", inv.reason()));
-    }
-    text.push_str(&format!(
-        "Report: {}\n(Written as a note because {brand} could not write a feedback form: {why}.)\n{marker}",
-        invitations::report_url(env.settings.public_url(), inv.id)
-    ));
+    let reason = (status != Status::Completed { passed: true }).then(|| inv.reason());
+    let text = copy::text(&copy::ResultNote {
+        brand,
+        assessment: &inv.assessment_name,
+        result: Status::label(Some(status)),
+        score: inv.score.unwrap_or(0),
+        pass_mark: inv.pass_mark,
+        rating: rating_label(stars),
+        failure_reason: reason.as_deref(),
+        report: &invitations::report_url(env.settings.public_url(), inv.id),
+        why,
+        marker: &marker,
+    });
     writes::once(&env.lever, api, &write, Payload::Note { text: &text, score: Some(stars) }).await?;
     Ok(())
 }
@@ -261,9 +265,11 @@ impl Row {
     }
 
     fn reason(&self) -> String {
-        match (&self.failure_reason, self.status.as_str()) {
+        match (&self.failure_reason, self.status) {
             (Some(reason), _) if !reason.is_empty() => reason.clone(),
-            (_, "expired") => "The candidate did not complete the assessment before the deadline.".into(),
+            (_, InvitationStatus::Expired) => {
+                "The candidate did not complete the assessment before the deadline.".into()
+            }
             _ => format!("Scored {} against a pass mark of {}.", self.score.unwrap_or(0), self.pass_mark),
         }
     }

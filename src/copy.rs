@@ -1,0 +1,258 @@
+//! Words people read that Fulcrum writes outside its pages: the explanations it leaves on
+//! candidates in Lever and the notices it emails. The words live in `templates/copy/`,
+//! beside the pages' templates; this module only fills them in.
+
+use askama::Template;
+use chrono::{DateTime, Utc};
+
+use crate::domain::problem::{Earlier, Problem};
+
+/// Fills in one piece of copy. The templates are checked when Fulcrum is compiled, so
+/// rendering cannot fail at run time but for a bug.
+pub fn text(copy: &impl Template) -> String {
+    let rendered = copy.render().expect("copy templates render");
+    rendered.trim_end_matches('\n').to_string()
+}
+
+/// The note in Lever when the invite email went out.
+#[derive(Template)]
+#[template(path = "copy/invite_note.txt", escape = "none")]
+pub struct InviteNote<'a> {
+    pub brand: &'a str,
+    pub assessment: &'a str,
+    pub who: &'a str,
+    pub email: &'a str,
+    pub deadline: DateTime<Utc>,
+    pub report: &'a str,
+    pub marker: &'a str,
+}
+
+/// The scored note in Lever when no feedback form could be written.
+#[derive(Template)]
+#[template(path = "copy/result_note.txt", escape = "none")]
+pub struct ResultNote<'a> {
+    pub brand: &'a str,
+    pub assessment: &'a str,
+    pub result: &'a str,
+    pub score: i32,
+    pub pass_mark: i32,
+    pub rating: &'a str,
+    pub failure_reason: Option<&'a str>,
+    pub report: &'a str,
+    pub why: &'a str,
+    pub marker: &'a str,
+}
+
+/// The note beside `{brand}: Error`.
+#[derive(Template)]
+#[template(path = "copy/error_note.txt", escape = "none")]
+pub struct ErrorNote<'a> {
+    pub brand: &'a str,
+    pub why: &'a str,
+    pub fix: &'a str,
+    pub marker: &'a str,
+}
+
+/// Emailed to admins when Lever access was found revoked.
+#[derive(Template)]
+#[template(path = "copy/reconnect_notice.txt", escape = "none")]
+pub struct ReconnectNotice<'a> {
+    pub brand: &'a str,
+}
+
+/// Emailed to admins a month before Lever's one-year limit.
+#[derive(Template)]
+#[template(path = "copy/expiry_notice.txt", escape = "none")]
+pub struct ExpiryNotice;
+
+/// Emailed to a candidate who has not started before the deadline nears.
+#[derive(Template)]
+#[template(path = "copy/reminder.txt", escape = "none")]
+pub struct Reminder<'a> {
+    pub name: &'a str,
+    pub company: &'a str,
+    pub assessment: &'a str,
+    pub deadline: &'a str,
+    pub time_limit: &'a str,
+}
+
+/// Emailed to the organization's people when a result is in.
+#[derive(Template)]
+#[template(path = "copy/result_ready.txt", escape = "none")]
+pub struct ResultReady<'a> {
+    pub who: &'a str,
+    pub assessment: &'a str,
+    pub verdict: &'a str,
+    pub score: i32,
+}
+
+#[derive(Template)]
+#[template(path = "copy/invite_refused_why.txt", escape = "none")]
+struct InviteRefusedWhy<'a> {
+    email: &'a str,
+    error: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "copy/invite_refused_fix.txt", escape = "none")]
+struct InviteRefusedFix;
+
+#[derive(Template)]
+#[template(path = "copy/invite_unsent_why.txt", escape = "none")]
+struct InviteUnsentWhy<'a> {
+    email: &'a str,
+    attempts: i32,
+    error: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "copy/invite_unsent_fix.txt", escape = "none")]
+struct InviteUnsentFix<'a> {
+    brand: &'a str,
+}
+
+/// The mail server refused the invite for good.
+pub fn invite_refused(email: &str, error: &str) -> Explained {
+    Explained { why: text(&InviteRefusedWhy { email, error }), fix: text(&InviteRefusedFix) }
+}
+
+/// The invite could not be sent after every attempt.
+pub fn invite_unsent(brand: &str, email: &str, attempts: i32, error: &str) -> Explained {
+    Explained { why: text(&InviteUnsentWhy { email, attempts, error }), fix: text(&InviteUnsentFix { brand }) }
+}
+
+/// Why a candidate was not invited, and how to fix it, as the note in Lever says.
+pub struct Explained {
+    pub why: String,
+    pub fix: String,
+}
+
+#[derive(Template)]
+#[template(path = "copy/problem_why.txt", escape = "none")]
+struct Why<'a> {
+    brand: &'a str,
+    problem: &'a Problem,
+}
+
+#[derive(Template)]
+#[template(path = "copy/problem_fix.txt", escape = "none")]
+struct Fix<'a> {
+    brand: &'a str,
+    problem: &'a Problem,
+}
+
+pub fn explain(brand: &str, problem: &Problem) -> Explained {
+    Explained { why: text(&Why { brand, problem }), fix: text(&Fix { brand, problem }) }
+}
+
+// What the templates call (as methods: askama looks them up on the template).
+
+impl Why<'_> {
+    fn quoted(&self, items: &[String]) -> String {
+        quoted(items)
+    }
+
+    fn has_open(&self, earlier: &[Earlier]) -> bool {
+        has_open(earlier)
+    }
+
+    fn has_done(&self, earlier: &[Earlier]) -> bool {
+        earlier.iter().any(|e| e.completed.is_some())
+    }
+
+    /// Whether `index` is the first open invitation of the list (no separator before it).
+    fn first_open(&self, earlier: &[Earlier], index: usize) -> bool {
+        !earlier[..index].iter().any(|e| e.completed.is_none())
+    }
+
+    fn first_done(&self, earlier: &[Earlier], index: usize) -> bool {
+        !earlier[..index].iter().any(|e| e.completed.is_some())
+    }
+}
+
+impl Fix<'_> {
+    fn has_open(&self, earlier: &[Earlier]) -> bool {
+        has_open(earlier)
+    }
+}
+
+fn quoted(items: &[String]) -> String {
+    items.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(", ")
+}
+
+fn has_open(earlier: &[Earlier]) -> bool {
+    earlier.iter().any(|e| e.completed.is_none())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+
+    fn why(problem: Problem) -> String {
+        explain("Fulcrum", &problem).why
+    }
+
+    #[test]
+    fn missing_tags_list_what_was_seen_and_near_misses() {
+        let none = why(Problem::NoTag { seen: vec![], near: vec![] });
+        assert_eq!(none, "No assessment tag was found on the posting or the opportunity. Tags seen: none.");
+        let near = why(Problem::NoTag {
+            seen: vec!["Senior".into(), "FC-1234".into()],
+            near: vec![("FC-1234".into(), "FC-12345".into())],
+        });
+        assert_eq!(
+            near,
+            "No assessment tag was found on the posting or the opportunity. Tags seen: \"Senior\", \"FC-1234\". \
+             \"FC-1234\" is not an assessment tag — did you mean \"FC-12345\"?"
+        );
+        let unknown = why(Problem::Unknown(vec![
+            ("Fulcrum Backnd".into(), Some("Fulcrum Backend".into())),
+            ("Fulcrum X".into(), None),
+        ]));
+        assert_eq!(
+            unknown,
+            "No assessment in Fulcrum matches the tag \"Fulcrum Backnd\" (did you mean \"Fulcrum Backend\"?), \
+             \"Fulcrum X\"."
+        );
+        let fix = explain("Fulcrum", &Problem::NoTag { seen: vec![], near: vec![] }).fix;
+        assert!(fix.starts_with("Add the tag \"Fulcrum <assessment name>\" or the assessment's code"), "{fix}");
+    }
+
+    #[test]
+    fn earlier_invitations_say_when_and_what_to_do() {
+        let at = |d| Utc.with_ymd_and_hms(2026, 1, d, 9, 30, 0).unwrap();
+        let open = Earlier { assessment: "Backend".into(), sent: at(1), deadline: at(8), completed: None };
+        let done = Earlier { assessment: "Frontend".into(), sent: at(1), deadline: at(8), completed: Some(at(3)) };
+        let both = explain("Fulcrum", &Problem::AlreadyInvited(vec![open.clone(), done.clone(), open.clone()]));
+        assert_eq!(
+            both.why,
+            "The candidate already has an open invitation: Backend (sent 2026-01-01, valid until 2026-01-08 09:30 UTC); \
+             Backend (sent 2026-01-01, valid until 2026-01-08 09:30 UTC). The candidate has already taken Frontend \
+             (completed 2026-01-03)."
+        );
+        assert!(both.fix.starts_with("Wait until it is completed or expires"));
+        let taken = explain("Fulcrum", &Problem::AlreadyInvited(vec![done]));
+        assert_eq!(taken.why, "The candidate has already taken Frontend (completed 2026-01-03).");
+        assert!(taken.fix.starts_with("Nothing to do: a candidate takes each assessment once"));
+    }
+
+    #[test]
+    fn every_problem_has_words_and_a_fix() {
+        for problem in [
+            Problem::Inactive(vec!["FC-1".into()]),
+            Problem::NoEmail,
+            Problem::Archived,
+            Problem::Permission("403 from /notes".into()),
+        ] {
+            let Explained { why, fix } = explain("Fulcrum", &problem);
+            assert!(why.ends_with('.') && !why.contains('\n'), "{problem:?}: {why:?}");
+            assert!(fix.ends_with('.') && !fix.contains('\n'), "{problem:?}: {fix:?}");
+        }
+        assert_eq!(
+            why(Problem::Inactive(vec!["FC-1".into()])),
+            "The assessment tagged \"FC-1\" is switched off in Fulcrum."
+        );
+    }
+}
