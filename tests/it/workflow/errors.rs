@@ -20,7 +20,7 @@ async fn error_note_for(app: &TestApp, opp: &str) -> String {
     notes[0].clone()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_or_misspelled_tags_get_an_error_with_a_suggestion() {
     let (app, org) = setup().await;
     app.add_candidate(ACCOUNT, "opp-7", "d@candidates.test", None, &["Engineering"]);
@@ -34,7 +34,7 @@ async fn missing_or_misspelled_tags_get_an_error_with_a_suggestion() {
     assert!(note.contains("did you mean \"Fulcrum Backend Engineer\""), "{note}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inactive_assessments_and_missing_emails_are_explained() {
     let (app, org) = setup().await;
     sqlx::query("UPDATE assessments SET active = false").execute(&app.db).await.unwrap();
@@ -67,7 +67,7 @@ async fn inactive_assessments_and_missing_emails_are_explained() {
     assert!(error_note_for(&app, "opp-10a").await.contains("archived in Lever"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_lever_permission_is_explained_on_the_candidate() {
     let app = spawn_app().await;
     app.seed_account(ACCOUNT);

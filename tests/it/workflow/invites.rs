@@ -9,7 +9,7 @@ use crate::support::{
     workflow::link_in,
 };
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_posting_name_tag_invites_once_with_a_working_link_tag_and_note() {
     let (app, org) = setup().await;
     app.add_candidate(ACCOUNT, "opp-1", "ada@candidates.test", Some("post-1"), &[]);
@@ -42,7 +42,7 @@ async fn a_posting_name_tag_invites_once_with_a_working_link_tag_and_note() {
     assert_eq!(invitations, 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_code_tag_on_the_opportunity_invites_too() {
     let (app, org) = setup().await;
     app.add_candidate(ACCOUNT, "opp-2", "bob@candidates.test", None, &["fc-10001"]);
@@ -53,7 +53,7 @@ async fn a_code_tag_on_the_opportunity_invites_too() {
     app.settle().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_non_trigger_stage_does_nothing() {
     let (app, org) = setup().await;
     app.add_candidate(ACCOUNT, "opp-3", "cy@candidates.test", Some("post-1"), &[]);
@@ -67,7 +67,7 @@ async fn a_non_trigger_stage_does_nothing() {
     assert!(notes(&app, "opp-3").is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_late_delivery_for_a_stage_the_candidate_has_left_invites_nobody() {
     let (app, org) = setup().await;
     app.add_candidate(ACCOUNT, "opp-late", "late@candidates.test", Some("post-1"), &[]);
@@ -84,7 +84,7 @@ async fn a_late_delivery_for_a_stage_the_candidate_has_left_invites_nobody() {
     assert!(app.lever.tags(ACCOUNT, "opp-late").iter().all(|t| !t.starts_with("Fulcrum:")));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn application_created_in_a_trigger_stage_invites_and_duplicates_do_not() {
     let (app, org) = setup().await;
     app.lever.add_opportunity(

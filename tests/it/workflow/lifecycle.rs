@@ -8,7 +8,7 @@ use crate::support::{
     workflow::link_in,
 };
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_move_while_invited_is_an_error_and_a_later_success_clears_it() {
     let (app, org) = setup().await;
     invite(&app, &org, "opp-11").await;
@@ -33,7 +33,7 @@ async fn a_second_move_while_invited_is_an_error_and_a_later_success_clears_it()
     app.settle().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deadlines_expire_invitations_and_reminders_go_first() {
     let (app, org) = setup().await;
     let link = invite(&app, &org, "opp-12").await;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::{ACCOUNT, WAIT, invite, notes, setup, tags_become};
 use crate::support::{eventually, lever::ASSESS_STAGE, spawn_app};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_account_waits_for_reconnect_and_loses_nothing() {
     let (app, org) = setup().await;
     // The stage list read at connect time finishes first: only the deliveries should wait.
@@ -50,7 +50,7 @@ async fn a_revoked_account_waits_for_reconnect_and_loses_nothing() {
     assert!(!admin.get("/app").await.exists(".banner"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn short_lived_tokens_keep_work_flowing_through_refreshes() {
     let app = spawn_app().await;
     app.lever.set_access_token_ttl(Duration::from_secs(1));
@@ -71,7 +71,7 @@ async fn short_lived_tokens_keep_work_flowing_through_refreshes() {
     assert_eq!(app.lever.invalid_grant_count(), 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn email_failures_are_retried_and_a_refused_address_is_explained_in_lever() {
     let (app, org) = setup().await;
     // A passing failure: the invite goes out on a later attempt, once.
@@ -100,7 +100,7 @@ async fn email_failures_are_retried_and_a_refused_address_is_explained_in_lever(
     assert_eq!(status, "cancelled");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invite_email_that_never_goes_out_is_explained_and_can_be_retried() {
     let (app, org) = setup().await;
     app.smtp.reject_next(<fulcrum::jobs::kinds::email::SendEmail as fulcrum::jobs::Job>::MAX_ATTEMPTS as usize);

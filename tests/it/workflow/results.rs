@@ -10,7 +10,7 @@ use crate::support::{
     spawn_app,
 };
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_candidate_starts_and_submits_and_lever_gets_tags_and_one_feedback_form() {
     let (app, org) = setup().await;
     let link = invite(&app, &org, "opp-4").await;
@@ -78,7 +78,7 @@ async fn the_candidate_starts_and_submits_and_lever_gets_tags_and_one_feedback_f
     assert_eq!(invitations, 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_result_rates_low_and_says_why() {
     let (app, org) = setup().await;
     let link = invite(&app, &org, "opp-5").await;
@@ -96,7 +96,7 @@ async fn a_failed_result_rates_low_and_says_why() {
     app.settle().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_external_engine_reports_start_and_result_idempotently() {
     let (app, org) = setup().await;
     invite(&app, &org, "opp-6").await;
@@ -128,7 +128,7 @@ async fn an_external_engine_reports_start_and_result_idempotently() {
     assert_eq!((status, body["error"]["field"].as_str()), (422, Some("score")));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_feedback_permission_the_result_becomes_a_scored_note() {
     let app = spawn_app().await;
     let scopes: Vec<String> =
