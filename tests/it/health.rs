@@ -74,6 +74,8 @@ async fn oversized_and_malformed_forms_are_refused_cleanly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pruning_keeps_tables_to_the_retention_windows() {
     let app = spawn_app().await;
+    // An old failed job is part of the fixture: pruning must keep it.
+    app.expect_failed_jobs();
     let org = app.create_org("Acme").await;
     sqlx::query(
         "INSERT INTO deliveries (org_id, token, outcome, received_at) VALUES

@@ -172,6 +172,8 @@ async fn repeated_or_odd_answer_fields_are_read_not_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_jobs_say_what_they_were_for_and_whom_they_concern() {
     let (app, org) = setup().await;
+    // The failed jobs below are the fixture the page is read from.
+    app.expect_failed_jobs();
     invited(&app, &org, "opp-7").await;
     app.settle().await;
     let invitation: uuid::Uuid = sqlx::query_scalar("SELECT id FROM invitations").fetch_one(&app.db).await.unwrap();

@@ -55,6 +55,8 @@ async fn a_killed_workers_job_finishes_once_elsewhere_and_its_late_completion_is
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retryable_errors_back_off_keep_the_last_error_and_give_up_at_the_limit() {
     let mut app = app().await;
+    // The job is meant to run out of attempts and stay failed.
+    app.expect_failed_jobs();
     let probe = probe(&app.state.settings);
     app.start_worker_with(app.state.clone(), registry(), options());
     // Succeeds on attempt 4, but the kind allows 3.

@@ -157,6 +157,8 @@ async fn revoked_access_pauses_an_organizations_jobs_until_it_reconnects() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_organization_does_not_hold_up_another() {
     let mut app = app(&[]).await;
+    // The backlog is meant to outlast the test (30 s of the account's budget).
+    app.expect_leftover_jobs();
     let busy = app.connected_org("Busy", "acct-busy").await;
     let quiet = app.connected_org("Quiet", "acct-quiet").await;
     let mut tx = app.db.begin().await.unwrap();
