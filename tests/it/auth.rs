@@ -4,7 +4,7 @@ use fulcrum::orgs::Role;
 
 use crate::support::{org::PASSWORD, spawn_app};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signup_creates_an_organization_and_signs_its_admin_in() {
     let app = spawn_app().await;
     let browser = app.browser();
@@ -28,7 +28,7 @@ async fn signup_creates_an_organization_and_signs_its_admin_in() {
     assert_eq!((role.as_str(), org.as_str()), ("admin", "Acme"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_signups_explain_themselves_and_change_nothing() {
     let app = spawn_app().await;
     let org = app.create_org("Existing").await;
@@ -51,7 +51,7 @@ async fn bad_signups_explain_themselves_and_change_nothing() {
     assert_eq!(orgs, 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_password_is_refused_without_a_session() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
@@ -64,7 +64,7 @@ async fn a_wrong_password_is_refused_without_a_session() {
     assert_eq!((app_page.status, app_page.location.as_deref()), (303, Some("/login")));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forms_without_the_csrf_token_are_refused() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
@@ -88,7 +88,7 @@ async fn forms_without_the_csrf_token_are_refused() {
     assert_eq!(stranger.status(), 403);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_out_ends_the_session() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
@@ -108,7 +108,7 @@ async fn signing_out_ends_the_session() {
     assert_eq!(replay.status(), 303);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_failed_sign_ins_are_slowed_down() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
@@ -121,7 +121,7 @@ async fn repeated_failed_sign_ins_are_slowed_down() {
     assert!(blocked.text("p.error").contains("Too many"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_get_403_on_admin_pages() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
@@ -154,7 +154,7 @@ async fn members_get_403_on_admin_pages() {
     assert_eq!(keys, 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admins_add_members_who_can_then_sign_in() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
@@ -188,7 +188,7 @@ async fn admins_add_members_who_can_then_sign_in() {
     assert_eq!(short.attr("#add-member input[name=password]", "value"), None, "but never the password");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admins_change_roles_but_not_their_own() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
@@ -222,7 +222,7 @@ async fn admins_change_roles_but_not_their_own() {
     assert_eq!(role, "admin");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_in_returns_to_the_page_asked_for() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
@@ -246,7 +246,7 @@ async fn signing_in_returns_to_the_page_asked_for() {
     assert_eq!(sent_off.location.as_deref(), Some("/app"), "never to another site");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_keys_are_shown_once_stored_hashed_and_revocable() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
@@ -277,7 +277,7 @@ async fn api_keys_are_shown_once_stored_hashed_and_revocable() {
     assert_eq!(body["error"]["code"], "unauthorized");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_or_wrong_api_keys_get_401_json() {
     let app = spawn_app().await;
     let http = app.http();
@@ -294,7 +294,7 @@ async fn missing_or_wrong_api_keys_get_401_json() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_organization_cannot_touch_anothers_people_or_keys() {
     let app = spawn_app().await;
     let acme = app.create_org("Acme").await;

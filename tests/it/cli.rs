@@ -44,7 +44,7 @@ fn terminate(mut child: Child) -> std::process::ExitStatus {
     child.wait().unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn org_create_prints_json_and_its_admin_signs_in() {
     let app = spawn_app().await;
     let output = Command::new(BIN)

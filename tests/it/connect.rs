@@ -12,7 +12,7 @@ use crate::support::{
     spawn_app, spawn_with,
 };
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connecting_sends_every_parameter_and_stores_tokens_encrypted() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
@@ -59,7 +59,7 @@ async fn connecting_sends_every_parameter_and_stores_tokens_encrypted() {
     assert!(!page.body.contains(&refresh) && !page.body.contains(&access));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn declining_in_lever_explains_and_connects_nothing() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
@@ -74,7 +74,7 @@ async fn declining_in_lever_explains_and_connects_nothing() {
     assert_eq!(connections, 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_callback_state_is_single_use_session_bound_and_short_lived() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
@@ -113,7 +113,7 @@ async fn a_callback_state_is_single_use_session_bound_and_short_lived() {
     assert_eq!(connections, 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lever_account_belongs_to_one_organization() {
     let app = spawn_app().await;
     let acme = app.create_org("Acme").await;
@@ -130,7 +130,7 @@ async fn a_lever_account_belongs_to_one_organization() {
     assert_eq!(holder, acme.id);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_an_oauth_app_connect_says_it_is_not_configured() {
     let app = spawn_with(Options { lever_configured: false, ..Options::default() }).await;
     let org = app.create_org("Acme").await;
@@ -141,7 +141,7 @@ async fn without_an_oauth_app_connect_says_it_is_not_configured() {
     assert!(admin.get("/app/settings/integrations/lever").await.body.contains("no Lever OAuth app configured"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_admins_connect_or_see_the_settings() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
@@ -151,7 +151,7 @@ async fn only_admins_connect_or_see_the_settings() {
     assert_eq!(member.post_form("/integrations/lever/disconnect", &[]).await.status, 403);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settings_api_keeps_tokens_write_only() {
     let app = spawn_app().await;
     let org = app.connected_org("Acme", "acct-1").await;
@@ -202,7 +202,7 @@ async fn settings_api_keeps_tokens_write_only() {
     assert_eq!(api.get("/integrations/lever").await.1["trigger_stage_ids"], json!([ASSESS_STAGE]), "unchanged");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_settings_page_saves_tokens_and_trigger_stages() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
@@ -233,7 +233,7 @@ async fn the_settings_page_saves_tokens_and_trigger_stages() {
     assert_eq!(body["signature_tokens"], json!({"applicationCreated": false, "candidateStageChange": false}));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_webhooks_registers_both_and_keeps_their_tokens() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
@@ -261,7 +261,7 @@ async fn create_webhooks_registers_both_and_keeps_their_tokens() {
     assert_eq!(app.lever.webhooks("acct-1").len(), 2);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disconnecting_removes_webhooks_forgets_tokens_and_parks_work() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
@@ -292,7 +292,7 @@ async fn disconnecting_removes_webhooks_forgets_tokens_and_parks_work() {
     assert_eq!(app.lever.calls_for("acct-1").len(), before);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_refreshing_at_once_never_lose_the_rotated_token() {
     let app = spawn_app().await;
     app.lever.set_access_token_ttl(Duration::from_secs(2));
@@ -319,7 +319,7 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_connections_are_kept_alive_and_admins_warned_before_the_year_is_out() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
@@ -344,7 +344,7 @@ async fn idle_connections_are_kept_alive_and_admins_warned_before_the_year_is_ou
     assert_eq!(app.smtp.messages().len(), 1, "warned once");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lever_redirects_are_followed_with_the_token_but_only_to_levers_hosts() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;

@@ -2,7 +2,7 @@
 
 use crate::support::spawn_app;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_readiness_and_metrics_answer() {
     let app = spawn_app().await;
     let http = app.http();
@@ -18,7 +18,7 @@ async fn health_readiness_and_metrics_answer() {
     assert!(text.contains("# TYPE fulcrum_webhooks_total counter"), "{text}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_fails_when_the_database_is_gone() {
     let app = spawn_app().await;
     app.db.close().await;
@@ -26,7 +26,7 @@ async fn readiness_fails_when_the_database_is_gone() {
     assert_eq!(readyz.status(), 503);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_carry_security_headers_and_a_request_id() {
     let app = spawn_app().await;
     let page = app.browser().get("/login").await;
@@ -38,7 +38,7 @@ async fn pages_carry_security_headers_and_a_request_id() {
     assert!(!header("x-request-id").is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_routes_get_clear_404s_as_html_or_json() {
     let app = spawn_app().await;
     let page = app.browser().get("/no/such/page").await;
@@ -50,7 +50,7 @@ async fn unknown_routes_get_clear_404s_as_html_or_json() {
     assert_eq!(body["error"]["code"], "not_found");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_and_malformed_forms_are_refused_cleanly() {
     let app = spawn_app().await;
     let browser = app.browser();
@@ -71,9 +71,11 @@ async fn oversized_and_malformed_forms_are_refused_cleanly() {
     assert!(!body.contains("panicked") && !body.contains("src/"), "{body}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pruning_keeps_tables_to_the_retention_windows() {
     let app = spawn_app().await;
+    // An old failed job is part of the fixture: pruning must keep it.
+    app.expect_failed_jobs();
     let org = app.create_org("Acme").await;
     sqlx::query(
         "INSERT INTO deliveries (org_id, token, outcome, received_at) VALUES
@@ -99,7 +101,7 @@ async fn pruning_keeps_tables_to_the_retention_windows() {
     assert_eq!(jobs, 2, "recent done jobs and failed ones stay");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_ids_get_404s_not_parser_errors() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
@@ -122,7 +124,7 @@ async fn malformed_ids_get_404s_not_parser_errors() {
     assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_describes_every_api_route() {
     let app = spawn_app().await;
     let response = app.http().get(format!("{}/api/v1/openapi.json", app.url)).send().await.unwrap();
@@ -142,7 +144,7 @@ async fn the_openapi_document_describes_every_api_route() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_are_not_cached_but_static_files_are() {
     let app = spawn_app().await;
     let page = app.browser().get("/login").await;

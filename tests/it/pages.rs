@@ -24,7 +24,7 @@ async fn setup() -> (TestApp, TestOrg) {
     (app, org)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_see_the_dashboard_and_reports_of_their_organization_only() {
     let (app, org) = setup().await;
     invited(&app, &org, "opp-1").await;
@@ -60,7 +60,7 @@ async fn members_see_the_dashboard_and_reports_of_their_organization_only() {
     assert_eq!(status, 404);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_invite_email_follows_the_organizations_template() {
     let (app, org) = setup().await;
     let admin = app.signed_in(&org.admin_email).await;
@@ -105,7 +105,7 @@ async fn the_invite_email_follows_the_organizations_template() {
     app.settle().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_enforces_the_time_limit() {
     let (app, org) = setup().await;
     let link = invited(&app, &org, "opp-4").await;
@@ -134,7 +134,7 @@ async fn the_server_enforces_the_time_limit() {
     app.settle().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_started_attempt_left_open_is_closed_when_its_time_is_up() {
     let (app, org) = setup().await;
     let link = invited(&app, &org, "opp-5").await;
@@ -153,7 +153,7 @@ async fn a_started_attempt_left_open_is_closed_when_its_time_is_up() {
     assert!(reason["value"].as_str().unwrap().contains("did not submit"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_or_odd_answer_fields_are_read_not_refused() {
     let (app, org) = setup().await;
     let link = invited(&app, &org, "opp-6").await;
@@ -169,9 +169,11 @@ async fn repeated_or_odd_answer_fields_are_read_not_refused() {
     app.settle().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_jobs_say_what_they_were_for_and_whom_they_concern() {
     let (app, org) = setup().await;
+    // The failed jobs below are the fixture the page is read from.
+    app.expect_failed_jobs();
     invited(&app, &org, "opp-7").await;
     app.settle().await;
     let invitation: uuid::Uuid = sqlx::query_scalar("SELECT id FROM invitations").fetch_one(&app.db).await.unwrap();

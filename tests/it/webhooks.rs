@@ -43,7 +43,7 @@ async fn ready() -> (TestApp, TestOrg) {
     (app, org)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_valid_delivery_is_stored_with_its_job_before_the_200() {
     let (app, org) = ready().await;
     let response = app.deliver(&org, &stage_change(Some(STAGE_TOKEN), now_ms())).await;
@@ -56,7 +56,7 @@ async fn a_valid_delivery_is_stored_with_its_job_before_the_200() {
     assert!(metrics.contains("fulcrum_lever_calls_total{status=\"200\"}"), "{metrics}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_repeated_delivery_changes_nothing() {
     let (app, org) = ready().await;
     let body = stage_change(Some(STAGE_TOKEN), now_ms());
@@ -68,7 +68,7 @@ async fn a_repeated_delivery_changes_nothing() {
     assert_eq!(repeats, 2);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deliveries_arriving_together_are_each_stored_once_with_their_job() {
     let (app, org) = ready().await;
     let repeated = stage_change(Some(STAGE_TOKEN), now_ms());
@@ -85,7 +85,7 @@ async fn deliveries_arriving_together_are_each_stored_once_with_their_job() {
     assert_eq!(repeats, 9);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_connection_marks_the_settings_verified() {
     let (app, org) = ready().await;
     let body = delivery("candidateStageChange", json!({}), Some(STAGE_TOKEN), now_ms());
@@ -97,7 +97,7 @@ async fn verify_connection_marks_the_settings_verified() {
     assert_ne!(admin.get("/app/settings/integrations/lever").await.text("#verified-at"), "never");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unsigned_forged_and_unconfigured_deliveries_are_refused_and_logged() {
     let (app, org) = ready().await;
     let now = now_ms();
@@ -129,7 +129,7 @@ async fn unsigned_forged_and_unconfigured_deliveries_are_refused_and_logged() {
     assert!(reasons.iter().any(|r| r.contains("no signature token is configured")));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stale_and_future_deliveries_are_refused() {
     let (app, org) = ready().await;
     let day = 24 * 3600 * 1000;
@@ -143,7 +143,7 @@ async fn stale_and_future_deliveries_are_refused() {
     assert_eq!(counts(&app, &org).await, (1, 2, 1));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_keys_malformed_and_oversized_bodies_change_nothing() {
     let (app, org) = ready().await;
     let http = app.http();
@@ -164,7 +164,7 @@ async fn unknown_keys_malformed_and_oversized_bodies_change_nothing() {
     assert_eq!(counts(&app, &org).await, (0, 0, 0));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_webhook_url_retires_the_old_one() {
     let (app, org) = ready().await;
     let old = app.webhook_url(&org).await;
@@ -179,7 +179,7 @@ async fn a_new_webhook_url_retires_the_old_one() {
     assert_eq!(http.post(&new).json(&body).send().await.unwrap().status(), 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_database_being_down_gives_503() {
     let (app, org) = ready().await;
     let url = app.webhook_url(&org).await;
@@ -190,7 +190,7 @@ async fn the_database_being_down_gives_503() {
     assert_eq!(response.status(), 503);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_refusing_connections_gives_503_and_readyz_says_so() {
     let (app, org) = ready().await;
     let url = app.webhook_url(&org).await;
@@ -201,7 +201,7 @@ async fn a_database_refusing_connections_gives_503_and_readyz_says_so() {
     assert_eq!(readyz.status(), 503);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_delivery_log_shows_what_each_delivery_led_to() {
     let (app, org) = ready().await;
     app.deliver(&org, &stage_change(Some(STAGE_TOKEN), now_ms())).await;

@@ -17,7 +17,7 @@ fn changed(mut base: Value, changes: Value) -> Value {
     base
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn assessments_are_created_read_listed_and_partly_updated() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
@@ -57,7 +57,7 @@ async fn assessments_are_created_read_listed_and_partly_updated() {
     assert_eq!(stored(&app, id).await["name"], "Platform Engineer");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_fields_are_named_and_nothing_is_stored() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
@@ -96,7 +96,7 @@ async fn invalid_fields_are_named_and_nothing_is_stored() {
     assert_eq!(stored(&app, &id).await, before, "a refused update changes nothing, not even the valid fields");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bodies_of_the_wrong_shape_get_400_naming_the_field() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
@@ -138,7 +138,7 @@ async fn bodies_of_the_wrong_shape_get_400_naming_the_field() {
     assert_eq!(stored_count(&app).await, 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn codes_are_assigned_unique_and_never_change() {
     let app = spawn_app().await;
     let acme = app.create_org("Acme").await;
@@ -176,7 +176,7 @@ async fn codes_are_assigned_unique_and_never_change() {
     assert_eq!(after, created, "nothing changed");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_name_taken_in_any_case_or_spacing_is_409() {
     let app = spawn_app().await;
     let acme = app.create_org("Acme").await;
@@ -196,7 +196,7 @@ async fn a_name_taken_in_any_case_or_spacing_is_409() {
     assert_eq!((status, same["name"].as_str()), (200, Some("DATA analyst")), "renaming in place is fine");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_organization_can_neither_see_nor_change_assessments() {
     let app = spawn_app().await;
     let acme = app.create_org("Acme").await;
@@ -214,7 +214,7 @@ async fn another_organization_can_neither_see_nor_change_assessments() {
     assert_eq!(app.api(&acme.api_key).get(&path).await, (200, created));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_describes_assessments() {
     let app = spawn_app().await;
     let doc: Value =

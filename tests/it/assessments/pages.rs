@@ -36,7 +36,7 @@ fn error_for(page: &Page, field: &str) -> String {
     page.text(&format!("#errors li[data-field={field}]"))
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admins_create_an_assessment_with_the_form_and_see_its_tags() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
@@ -76,7 +76,7 @@ async fn admins_create_an_assessment_with_the_form_and_see_its_tags() {
     assert_eq!(row["code"], code.as_str());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_edit_form_shows_the_questions_as_text_and_saves_changes() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
@@ -109,7 +109,7 @@ async fn the_edit_form_shows_the_questions_as_text_and_saves_changes() {
     assert_eq!(admin.get("/app/assessments").await.text("#assessments .status"), "inactive");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_shown_again_with_what_is_wrong_and_nothing_changes() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
@@ -160,7 +160,7 @@ async fn bad_input_is_shown_again_with_what_is_wrong_and_nothing_changes() {
     assert_eq!(stored(&app, id).await, before);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_name_taken_in_any_case_or_spacing_is_a_conflict() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
@@ -186,7 +186,7 @@ async fn a_name_taken_in_any_case_or_spacing_is_a_conflict() {
     assert_eq!(stored(&app, &id).await["name"], "Data Analyst");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_get_403_and_change_nothing() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
@@ -202,7 +202,7 @@ async fn members_get_403_and_change_nothing() {
     assert_eq!(stored(&app, &id).await["name"], "Backend Engineer");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_organizations_assessments_are_not_found() {
     let app = spawn_app().await;
     let acme = app.create_org("Acme").await;

@@ -16,7 +16,7 @@ async fn app() -> TestApp {
 
 const WAIT: Duration = Duration::from_secs(15);
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_workers_job_finishes_once_elsewhere_and_its_late_completion_is_ignored() {
     let mut app = app().await;
     let probe = probe(&app.state.settings);
@@ -52,9 +52,11 @@ async fn a_killed_workers_job_finishes_once_elsewhere_and_its_late_completion_is
     assert_eq!(app.state.metrics.get("fulcrum_jobs_finished_total", "done"), 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retryable_errors_back_off_keep_the_last_error_and_give_up_at_the_limit() {
     let mut app = app().await;
+    // The job is meant to run out of attempts and stay failed.
+    app.expect_failed_jobs();
     let probe = probe(&app.state.settings);
     app.start_worker_with(app.state.clone(), registry(), options());
     // Succeeds on attempt 4, but the kind allows 3.
@@ -92,7 +94,7 @@ async fn retryable_errors_back_off_keep_the_last_error_and_give_up_at_the_limit(
     assert_eq!((attempts, last_error.as_str()), (3, "attempt 3 failed"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_permanent_error_fails_at_once_and_retry_on_the_jobs_page_runs_it_again() {
     let mut app = app().await;
     let probe = probe(&app.state.settings);
@@ -119,7 +121,7 @@ async fn a_permanent_error_fails_at_once_and_retry_on_the_jobs_page_runs_it_agai
     assert_eq!(stranger.post_form(&format!("/app/jobs/{id}/retry"), &[]).await.status, 404);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_queued_duplicate_coalesces_and_a_running_one_asks_for_one_rerun() {
     let mut app = app().await;
     let probe = probe(&app.state.settings);
@@ -155,7 +157,7 @@ async fn a_queued_duplicate_coalesces_and_a_running_one_asks_for_one_rerun() {
     assert_eq!(probe.runs("running").len(), 2);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scheduled_job_waits_for_its_time() {
     let mut app = app().await;
     let probe = probe(&app.state.settings);
@@ -174,7 +176,7 @@ async fn a_scheduled_job_waits_for_its_time() {
     eventually("the scheduled job runs at its time", WAIT, || async { app.job_state(later).await == "done" }).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_lets_running_jobs_finish_within_the_grace_and_gives_back_the_rest() {
     let app = app().await;
     let probe = probe(&app.state.settings);

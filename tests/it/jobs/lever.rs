@@ -88,17 +88,17 @@ async fn notes_land_exactly_once(processes: usize) {
     assert!(stray.is_empty(), "{stray:?}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notes_land_exactly_once_under_faults_within_the_rate_limit() {
     notes_land_exactly_once(1).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notes_land_exactly_once_with_two_worker_processes() {
     notes_land_exactly_once(2).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pause_lever_asks_for_holds_for_requests_already_waiting_for_their_slot() {
     let mut app = app(&[]).await;
     let org = app.connected_org("Acme", "acct-1").await;
@@ -122,7 +122,7 @@ async fn a_pause_lever_asks_for_holds_for_requests_already_waiting_for_their_slo
     assert_eq!(early, 0, "requests during the pause Lever asked for");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoked_access_pauses_an_organizations_jobs_until_it_reconnects() {
     let mut app = app(&[]).await;
     let org = app.create_org("Acme").await;
@@ -154,9 +154,11 @@ async fn revoked_access_pauses_an_organizations_jobs_until_it_reconnects() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_organization_does_not_hold_up_another() {
     let mut app = app(&[]).await;
+    // The backlog is meant to outlast the test (30 s of the account's budget).
+    app.expect_leftover_jobs();
     let busy = app.connected_org("Busy", "acct-busy").await;
     let quiet = app.connected_org("Quiet", "acct-quiet").await;
     let mut tx = app.db.begin().await.unwrap();

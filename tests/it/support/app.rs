@@ -1,5 +1,6 @@
 //! `spawn_app`: the real server on port 0 with a fresh database, a fake Lever, a real SMTP
-//! sink, and workers — everything a test drives through real HTTP.
+//! sink, and workers — everything a test drives through real HTTP. Dropped, it fails the
+//! test over jobs left failed, paused or unprocessed (`leftovers`).
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -14,7 +15,13 @@ use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::{browser::Browser, db::TestDatabase, fake_lever::FakeLever, smtp::SmtpSink};
+use super::{
+    browser::Browser,
+    db::TestDatabase,
+    fake_lever::FakeLever,
+    leftovers::{Check, Expected},
+    smtp::SmtpSink,
+};
 
 pub struct TestApp {
     pub url: String,
@@ -25,15 +32,27 @@ pub struct TestApp {
     pub smtp: SmtpSink,
     pub data_dir: tempfile::TempDir,
     shutdown: CancellationToken,
-    workers: Vec<(CancellationToken, JoinHandle<()>)>,
+    workers: Vec<AppWorker>,
     server: Option<JoinHandle<()>>,
+    /// Jobs the test leaves behind on purpose; any others fail it on drop.
+    expected: Expected,
     // Dropped last: the pools above must close first.
     _database: TestDatabase,
 }
 
+struct AppWorker {
+    stop: CancellationToken,
+    handle: JoinHandle<()>,
+    /// The job kinds it runs.
+    kinds: Vec<String>,
+    /// Killed workers run nothing more.
+    live: bool,
+}
+
 #[derive(Clone)]
 pub struct Options {
-    /// Run a worker inside the app (most tests want jobs to run).
+    /// Run a worker inside the app (most tests want jobs to run). Without one, due work
+    /// left at the end had nobody to run it, and is not held against the test.
     pub worker: bool,
     pub lever_configured: bool,
     pub lease: Duration,
@@ -51,6 +70,12 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_with(options: Options) -> TestApp {
+    assert_eq!(
+        tokio::runtime::Handle::current().runtime_flavor(),
+        tokio::runtime::RuntimeFlavor::MultiThread,
+        "a TestApp needs #[tokio::test(flavor = \"multi_thread\", worker_threads = 2)]: its drop waits for \
+         the app's workers, which must keep running meanwhile"
+    );
     fulcrum::app::install_tls_provider();
     init_test_tracing();
     let database = TestDatabase::create().await;
@@ -103,6 +128,7 @@ pub async fn spawn_with(options: Options) -> TestApp {
         shutdown,
         workers: Vec::new(),
         server: Some(server),
+        expected: Expected::default(),
         _database: database,
     };
     if options.worker {
@@ -132,35 +158,45 @@ pub fn worker_options(lease: Duration) -> WorkerOptions {
 impl TestApp {
     /// Starts one more worker on the app's database (as a second process would).
     pub fn start_worker(&mut self, lease: Duration) -> usize {
-        let token = CancellationToken::new();
-        let worker = Worker::with_options(self.state.jobs(), fulcrum::jobs::registry(), worker_options(lease));
-        let handle = worker.spawn(token.clone());
-        self.workers.push((token, handle));
-        self.workers.len() - 1
+        self.start_worker_with(self.state.clone(), fulcrum::jobs::registry(), worker_options(lease)).0
     }
 
     /// Starts a worker running `registry`'s job kinds on `state` (the app's own, or a
     /// [`Self::second_process`]); returns its index and its id (`jobs.locked_by`).
     pub fn start_worker_with(&mut self, state: App, registry: Registry, options: WorkerOptions) -> (usize, String) {
-        let token = CancellationToken::new();
+        let stop = CancellationToken::new();
+        let kinds = registry.kinds();
         let worker = Worker::with_options(state.jobs(), registry, options);
         let id = worker.id().to_string();
-        self.workers.push((token.clone(), worker.spawn(token)));
+        self.workers.push(AppWorker { stop: stop.clone(), handle: worker.spawn(stop), kinds, live: true });
         (self.workers.len() - 1, id)
     }
 
     /// Kills a worker without any clean-up, as a crashed process would leave it: its
     /// claimed jobs stay claimed until their leases run out.
     pub fn kill_worker(&mut self, index: usize) {
-        let (_, handle) = &self.workers[index];
-        handle.abort();
+        let worker = &mut self.workers[index];
+        worker.handle.abort();
+        worker.live = false;
     }
 
+    /// Stops every worker cleanly; due work left then had nobody to run it, and is not
+    /// held against the test.
     pub async fn stop_workers(&mut self) {
-        for (token, handle) in self.workers.drain(..) {
-            token.cancel();
-            let _ = handle.await;
+        for worker in self.workers.drain(..) {
+            worker.stop.cancel();
+            let _ = worker.handle.await;
         }
+    }
+
+    /// The test leaves failed jobs on purpose: they do not fail it on drop.
+    pub fn expect_failed_jobs(&self) {
+        self.expected.failed();
+    }
+
+    /// The test leaves paused or unprocessed jobs on purpose: they do not fail it on drop.
+    pub fn expect_leftover_jobs(&self) {
+        self.expected.leftover();
     }
 
     pub fn database_url(&self) -> &str {
@@ -169,6 +205,8 @@ impl TestApp {
 
     /// The database stops taking connections and drops the ones it has.
     pub async fn take_database_away(&self) {
+        // The queue cannot be read at the end, so it is not judged.
+        self.expected.unreadable();
         self._database.refuse_connections().await;
     }
 
@@ -197,15 +235,38 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    fn leftover_jobs(&self) -> Vec<super::leftovers::Leftover> {
+        let mut live_kinds: Vec<String> =
+            self.workers.iter().filter(|w| w.live).flat_map(|w| w.kinds.iter().cloned()).collect();
+        live_kinds.sort();
+        live_kinds.dedup();
+        let check = Check { database_url: self._database.url.clone(), clock: self.clock().clone(), live_kinds };
+        check.run(&self.expected)
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
+        // Judged while the workers still run, so they can finish what is due. A test that
+        // already failed reports its own failure, not a second one.
+        let leftovers = if std::thread::panicking() { Vec::new() } else { self.leftover_jobs() };
         self.shutdown.cancel();
-        for (token, handle) in &self.workers {
-            token.cancel();
-            handle.abort();
+        for worker in &self.workers {
+            worker.stop.cancel();
+            worker.handle.abort();
         }
         if let Some(server) = self.server.take() {
             server.abort();
+        }
+        if !leftovers.is_empty() {
+            let list: Vec<String> = leftovers.iter().map(|job| format!("  {job}")).collect();
+            panic!(
+                "the test left {} job(s) behind:\n{}\nA test that means to says so: \
+                 app.expect_failed_jobs() or app.expect_leftover_jobs().",
+                leftovers.len(),
+                list.join("\n")
+            );
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod app;
 pub mod browser;
 pub mod db;
 pub mod fake_lever;
+pub mod leftovers;
 pub mod lever;
 pub mod org;
 pub mod smtp;
