@@ -3,7 +3,12 @@
 //! Data flows one way: an HTTP request or a Lever webhook → a domain decision → a row and a
 //! job in one transaction → a worker → the Lever client. Start reading at `app` (how the
 //! process runs), then `http::routes` (every URL), then `jobs` (the queue).
+//!
+//! The modules form layers, each using only those below it: `app` and `cli` at the top;
+//! then `http`; then `jobs`; then `invitations`, `lever`, `email`, `orgs`, `copy`; then
+//! `db`, `crypto`, `config`, `metrics`, `clock`, `backoff`; and `domain`, pure, at the bottom.
 
+/// The composition root: builds everything once, hands each layer its narrow handles.
 pub mod app;
 /// Exponential backoff with jitter, for every retry.
 pub mod backoff;
@@ -19,17 +24,18 @@ pub mod copy;
 pub mod crypto;
 /// PostgreSQL: pool, embedded default cluster, migrations.
 pub mod db;
-/// Pure logic: tag resolution, trigger stages, lifecycle, ratings.
+/// Pure logic: the invitation state machine, whom to invite, tag resolution, ratings.
 pub mod domain;
 /// Outgoing mail (SMTP or the outbox folder) and the invite templates.
 pub mod email;
 /// Routes, pages, the REST API and the webhook endpoint.
 pub mod http;
-/// Invitations and their lifecycle transitions.
+/// The `invitations` table: the one writer of invitation state.
 pub mod invitations;
 /// The durable job queue and one module per job kind.
 pub mod jobs;
-/// Everything that talks to Lever: OAuth, the API client, rate limit, webhook signatures.
+/// The Lever service: OAuth, the API client, rate limit, webhook signatures. It reports;
+/// callers decide.
 pub mod lever;
 /// Prometheus counters.
 pub mod metrics;
