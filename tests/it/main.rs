@@ -1,5 +1,5 @@
 //! Fulcrum's integration tests: one binary, real HTTP, a real PostgreSQL (a fresh database
-//! per test), a fake Lever server and a real SMTP sink.
+//! per test), a fake Lever server and a real SMTP sink; `ui` drives the pages in Chromium.
 
 mod support;
 
@@ -10,5 +10,6 @@ mod connect;
 mod health;
 mod jobs;
 mod pages;
+mod ui;
 mod webhooks;
 mod workflow;

@@ -2,7 +2,10 @@
 //! sink, and workers — everything a test drives through real HTTP. Dropped, it fails the
 //! test over jobs left failed, paused or unprocessed (`leftovers`).
 
-use std::{net::SocketAddr, time::Duration};
+use std::{
+    net::{Ipv4Addr, SocketAddr},
+    time::Duration,
+};
 
 use fulcrum::{
     app::App,
@@ -57,11 +60,20 @@ pub struct Options {
     pub lever_configured: bool,
     pub lease: Duration,
     pub extra_env: Vec<(String, String)>,
+    /// The loopback address the app listens on. Browsers keep cookies per host, not per port:
+    /// apps that share one browser each need their own.
+    pub host: Ipv4Addr,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { worker: true, lever_configured: true, lease: Duration::from_secs(30), extra_env: Vec::new() }
+        Self {
+            worker: true,
+            lever_configured: true,
+            lease: Duration::from_secs(30),
+            extra_env: Vec::new(),
+            host: Ipv4Addr::LOCALHOST,
+        }
     }
 }
 
@@ -81,7 +93,7 @@ pub async fn spawn_with(options: Options) -> TestApp {
     let database = TestDatabase::create().await;
     let lever = FakeLever::start().await;
     let smtp = SmtpSink::start().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = tokio::net::TcpListener::bind((options.host, 0)).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let url = format!("http://{addr}");
     let data_dir = tempfile::tempdir().unwrap();

@@ -1,16 +1,19 @@
 //! What the integration tests stand on: the app on a real port, a fresh database, a fake
-//! Lever, an SMTP sink, a browser stand-in, and waiting on conditions with deadlines.
+//! Lever, an SMTP sink, a browser stand-in, a real browser, and waiting on conditions with
+//! deadlines.
 
 #![allow(dead_code)]
 
 pub mod app;
 pub mod browser;
+pub mod chromium;
 pub mod db;
 pub mod fake_lever;
 pub mod leftovers;
 pub mod lever;
 pub mod org;
 pub mod smtp;
+pub mod tab;
 pub mod workflow;
 
 use std::time::Duration;

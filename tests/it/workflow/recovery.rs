@@ -106,8 +106,9 @@ async fn an_invite_email_that_never_goes_out_is_explained_and_can_be_retried() {
     app.smtp.reject_next(<fulcrum::jobs::kinds::email::SendEmail as fulcrum::jobs::Job>::MAX_ATTEMPTS as usize);
     app.add_candidate(ACCOUNT, "opp-m3", "m3@candidates.test", Some("post-1"), &[]);
     app.move_candidate(&org, ACCOUNT, "opp-m3", ASSESS_STAGE).await;
-    // Each retry waits out its backoff on the tests' clock.
-    eventually("the email job gives up", WAIT, || async {
+    // Each retry waits out its backoff on the tests' clock. Eight attempts, each a real SMTP
+    // exchange and a trip through the queue, take over 15 s on a busy two-core machine.
+    eventually("the email job gives up", 3 * WAIT, || async {
         app.clock().advance(chrono::Duration::minutes(15));
         app.wake_workers().await;
         let state: Option<String> = sqlx::query_scalar("SELECT state FROM jobs WHERE kind = 'send_email'")
