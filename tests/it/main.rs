@@ -7,6 +7,7 @@ mod assessments;
 mod auth;
 mod cli;
 mod connect;
+mod email_template;
 mod health;
 mod jobs;
 mod pages;
