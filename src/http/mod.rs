@@ -23,6 +23,7 @@ pub mod session;
 mod state;
 mod static_files;
 mod team;
+mod text_input;
 pub mod webhooks;
 
 use std::{net::SocketAddr, time::Duration};
@@ -62,6 +63,7 @@ pub fn router(state: AppState) -> Router {
     routes::routes()
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), csrf::ensure_cookie))
+        .layer(middleware::from_fn(text_input::refuse_nul))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
             ServiceBuilder::new()

@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod connect;
 mod email_template;
+mod hardening;
 mod health;
 mod jobs;
 mod pages;
