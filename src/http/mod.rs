@@ -57,6 +57,8 @@ const CSP: &str = "default-src 'self'; img-src 'self' https: data:; style-src 's
                    script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; \
                    object-src 'none'";
 
+const HSTS: &str = "max-age=31536000; includeSubDomains";
+
 /// The whole application: routes plus the middleware every request passes through.
 pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.settings.server.request_timeout_secs);
@@ -95,7 +97,15 @@ pub fn router(state: AppState) -> Router {
                 .layer(SetResponseHeaderLayer::overriding(
                     header::X_CONTENT_TYPE_OPTIONS,
                     HeaderValue::from_static("nosniff"),
-                )),
+                ))
+                // Production is served over https (behind a TLS proxy): browsers are told
+                // never to use plain http for it.
+                .option_layer(state.settings.is_production().then(|| {
+                    SetResponseHeaderLayer::overriding(
+                        header::STRICT_TRANSPORT_SECURITY,
+                        HeaderValue::from_static(HSTS),
+                    )
+                })),
         )
         .with_state(state)
 }

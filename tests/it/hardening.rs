@@ -1,9 +1,10 @@
-//! Input that PostgreSQL or the product cannot take is a clear 4xx, never a 5xx.
+//! Input that PostgreSQL or the product cannot take is a clear 4xx, never a 5xx; production
+//! answers carry HSTS.
 
 use fulcrum::orgs::Role;
 use serde_json::{Value, json};
 
-use crate::support::{browser::Browser, spawn_app};
+use crate::support::{Options, browser::Browser, spawn_app, spawn_with};
 
 const NUL: &str = "a\0b";
 
@@ -137,3 +138,18 @@ async fn a_nul_character_in_any_field_or_parameter_is_a_clear_400() {
 
 const ASSESSMENT_FIELDS: [&str; 7] =
     ["name", "pass_mark", "time_limit_minutes", "expires_after_days", "active", "instructions", "questions"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_answers_tell_browsers_to_stay_on_https() {
+    let production =
+        spawn_with(Options { extra_env: vec![("FULCRUM_ENV".into(), "production".into())], ..Options::default() })
+            .await;
+    for path in ["/healthz", "/login", "/no/such/page", "/api/v1/organization"] {
+        let response = production.http().get(format!("{}{path}", production.url)).send().await.unwrap();
+        let hsts = response.headers().get("strict-transport-security").map(|v| v.to_str().unwrap().to_string());
+        assert_eq!(hsts.as_deref(), Some("max-age=31536000; includeSubDomains"), "{path}");
+    }
+    let development = spawn_app().await;
+    let response = development.http().get(format!("{}/login", development.url)).send().await.unwrap();
+    assert!(response.headers().get("strict-transport-security").is_none(), "plain http in development");
+}
