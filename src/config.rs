@@ -134,7 +134,8 @@ impl Settings {
                 set_key(&mut merged, "previous_secret_keys", toml::Value::Array(keys.collect()));
             } else if let Some(path) = name.strip_prefix("FULCRUM__") {
                 let key = path.to_lowercase().replace("__", ".");
-                set_key(&mut merged, &key, parse_scalar(&value));
+                let value = typed_like(get_key(&merged, &key), &value);
+                set_key(&mut merged, &key, value);
             }
         }
         let settings: Settings = toml::Value::Table(merged).try_into().context("invalid settings")?;
@@ -185,14 +186,30 @@ impl Settings {
     }
 }
 
-fn parse_scalar(value: &str) -> toml::Value {
-    if let Ok(n) = value.parse::<i64>() {
-        toml::Value::Integer(n)
-    } else if let Ok(b) = value.parse::<bool>() {
-        toml::Value::Boolean(b)
-    } else {
-        toml::Value::String(value.to_string())
+/// An environment value as the setting it replaces is typed: `12345` stays text for a text
+/// setting (an OAuth client id) and becomes a number for a number. Text the type does not
+/// fit stays text, so the error names the setting and what it expects.
+fn typed_like(current: Option<&toml::Value>, value: &str) -> toml::Value {
+    let text = || toml::Value::String(value.to_string());
+    match current {
+        Some(toml::Value::Integer(_)) => value.parse().map_or_else(|_| text(), toml::Value::Integer),
+        Some(toml::Value::Float(_)) => value.parse().map_or_else(|_| text(), toml::Value::Float),
+        Some(toml::Value::Boolean(_)) => value.parse().map_or_else(|_| text(), toml::Value::Boolean),
+        Some(toml::Value::Array(_)) => {
+            let items = value.split(',').map(str::trim).filter(|i| !i.is_empty());
+            toml::Value::Array(items.map(|i| toml::Value::String(i.to_string())).collect())
+        }
+        _ => text(),
     }
+}
+
+fn get_key<'a>(table: &'a toml::Table, dotted: &str) -> Option<&'a toml::Value> {
+    let mut parts = dotted.split('.');
+    let mut current = table.get(parts.next()?)?;
+    for part in parts {
+        current = current.as_table()?.get(part)?;
+    }
+    Some(current)
 }
 
 fn merge(base: &mut toml::Table, over: toml::Table) {
@@ -299,6 +316,24 @@ mod tests {
         assert!(Settings::from_sources(None, env(&[("FULCRUM_BIND", "nope")])).is_err());
         assert!(Settings::from_sources(None, env(&[("FULCRUM_ENV", "staging")])).is_err());
         assert!(Settings::from_sources(None, env(&[("FULCRUM_EMAIL_FROM", "not a mailbox")])).is_err());
+    }
+
+    #[test]
+    fn environment_values_take_the_type_of_their_setting() {
+        let s = Settings::from_sources(
+            None,
+            env(&[
+                ("FULCRUM__LEVER__CLIENT_ID", "12345"),
+                ("FULCRUM__BRAND", "true"),
+                ("FULCRUM__JOBS__CONCURRENCY", "7"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.lever.client_id, "12345");
+        assert_eq!(s.brand, "true");
+        assert_eq!(s.jobs.concurrency, 7);
+        let err = Settings::from_sources(None, env(&[("FULCRUM__JOBS__CONCURRENCY", "many")])).err().unwrap();
+        assert!(format!("{err:#}").contains("concurrency"), "{err:#}");
     }
 
     #[test]

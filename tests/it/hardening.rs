@@ -1,5 +1,5 @@
 //! Input that PostgreSQL or the product cannot take is a clear 4xx, never a 5xx; production
-//! answers carry HSTS.
+//! answers carry HSTS; settings from the environment keep their type.
 
 use fulcrum::orgs::Role;
 use serde_json::{Value, json};
@@ -152,4 +152,20 @@ async fn production_answers_tell_browsers_to_stay_on_https() {
     let development = spawn_app().await;
     let response = development.http().get(format!("{}/login", development.url)).send().await.unwrap();
     assert!(response.headers().get("strict-transport-security").is_none(), "plain http in development");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_numeric_client_id_from_the_environment_stays_text() {
+    let app = spawn_with(Options {
+        extra_env: vec![("FULCRUM__LEVER__CLIENT_ID".into(), "12345".into())],
+        ..Options::default()
+    })
+    .await;
+    let org = app.create_org("Acme").await;
+    let admin = app.signed_in(&org.admin_email).await;
+    let connect = admin.get("/integrations/lever/connect").await;
+    assert_eq!(connect.status, 303, "{}", connect.body);
+    let authorize = url::Url::parse(&connect.location.unwrap()).unwrap();
+    let client_id = authorize.query_pairs().find(|(k, _)| k == "client_id").map(|(_, v)| v.into_owned());
+    assert_eq!(client_id.as_deref(), Some("12345"));
 }
