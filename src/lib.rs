@@ -33,5 +33,7 @@ pub mod jobs;
 pub mod lever;
 /// Prometheus counters.
 pub mod metrics;
-/// Organizations, users, passwords and API keys.
+/// Organizations, users and API keys.
 pub mod orgs;
+/// Which passwords are acceptable, and hashing them at a bounded cost.
+pub mod passwords;

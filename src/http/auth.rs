@@ -22,6 +22,7 @@ use crate::{
     domain::email::EmailAddress,
     http::AppState,
     orgs::{self, NewUserError},
+    passwords,
 };
 
 #[derive(Template)]
@@ -128,11 +129,14 @@ pub async fn login(
         sqlx::query!("SELECT id, org_id, password_hash FROM users WHERE lower(email) = lower($1)", form.email.trim())
             .fetch_optional(&state.db)
             .await?;
-    let password = form.password.clone();
-    let hash = user.as_ref().map_or_else(|| orgs::dummy_hash().to_string(), |u| u.password_hash.clone());
-    let verified = tokio::task::spawn_blocking(move || orgs::verify_password(&password, &hash))
-        .await
-        .map_err(anyhow::Error::new)?;
+    let hash = user.as_ref().map_or(passwords::dummy_hash(), |u| u.password_hash.as_str());
+    let verified = match passwords::verify(&form.password, hash).await {
+        Ok(verified) => verified,
+        Err(busy) => {
+            let message = format!("{} Try again in a moment.", capitalise(&busy.to_string()));
+            return refuse(&state, &csrf, &form, StatusCode::SERVICE_UNAVAILABLE, &message).await;
+        }
+    };
     let Some(user) = user.filter(|_| verified) else {
         sqlx::query!("INSERT INTO login_failures (email, client_ip) VALUES ($1, $2)", form.email.trim(), ip)
             .execute(&state.db)
@@ -236,6 +240,7 @@ pub fn refusal(error: NewUserError) -> Result<(StatusCode, String), AppError> {
     match error {
         NewUserError::Database(e) => Err(e.into()),
         NewUserError::Other(e) => Err(AppError::Internal(e)),
+        busy @ NewUserError::Busy(_) => Ok((StatusCode::SERVICE_UNAVAILABLE, capitalise(&busy.to_string()))),
         taken @ NewUserError::EmailTaken => Ok((StatusCode::CONFLICT, capitalise(&taken.to_string()))),
         NewUserError::Invalid(why) => Ok((StatusCode::UNPROCESSABLE_ENTITY, capitalise(why))),
     }
@@ -245,9 +250,7 @@ async fn create_org(state: &AppState, form: &SignupForm) -> Result<orgs::Created
     orgs::check_org_name(&form.organization)?;
     let email = EmailAddress::parse(&form.email).map_err(NewUserError::Invalid)?;
     orgs::check_password(&form.password)?;
-    let password = form.password.clone();
-    let hash =
-        tokio::task::spawn_blocking(move || orgs::hash_password(&password)).await.map_err(anyhow::Error::new)??;
+    let hash = orgs::hash_password(&form.password).await?;
     let mut tx = state.db.begin().await?;
     let created = orgs::create_org(&mut tx, &form.organization, &email, &hash).await?;
     tx.commit().await?;

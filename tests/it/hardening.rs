@@ -1,10 +1,11 @@
 //! Input that PostgreSQL or the product cannot take is a clear 4xx, never a 5xx; production
-//! answers carry HSTS; settings from the environment keep their type.
+//! answers carry HSTS; passwords that are too common are refused; settings from the
+//! environment keep their type.
 
 use fulcrum::orgs::Role;
 use serde_json::{Value, json};
 
-use crate::support::{Options, browser::Browser, spawn_app, spawn_with};
+use crate::support::{Options, browser::Browser, org::PASSWORD, spawn_app, spawn_with};
 
 const NUL: &str = "a\0b";
 
@@ -152,6 +153,32 @@ async fn production_answers_tell_browsers_to_stay_on_https() {
     let development = spawn_app().await;
     let response = development.http().get(format!("{}/login", development.url)).send().await.unwrap();
     assert!(response.headers().get("strict-transport-security").is_none(), "plain http in development");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn common_passwords_are_refused_wherever_one_is_chosen() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let stranger = app.browser();
+    for password in ["password12", "Password12", "QWERTYUIOP"] {
+        let page = stranger
+            .post_form("/signup", &[("organization", "Acme"), ("email", "ada@acme.test"), ("password", password)])
+            .await;
+        assert_eq!(page.status, 422, "{password}");
+        assert!(page.text("p.error").contains("most common"), "{}", page.text("p.error"));
+    }
+    let admin = app.signed_in(&org.admin_email).await;
+    let page = admin
+        .post_form("/app/settings/team", &[("email", "bob@acme.test"), ("role", "member"), ("password", "1q2w3e4r5t")])
+        .await;
+    assert_eq!(page.status, 422);
+    assert!(page.text("p.error").contains("most common"), "{}", page.text("p.error"));
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&app.db).await.unwrap();
+    assert_eq!(users, 1);
+    let fine = admin
+        .post_form("/app/settings/team", &[("email", "bob@acme.test"), ("role", "member"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(fine.status, 200, "{}", fine.body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
