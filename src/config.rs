@@ -54,9 +54,13 @@ pub struct ServerSettings {
     pub bind: SocketAddr,
     pub public_url: String,
     pub request_timeout_secs: u64,
+    pub trusted_proxies: TrustedProxies,
     pub login_max_failures: i64,
     pub login_max_failures_per_ip: i64,
     pub login_window_secs: i64,
+    pub signup_max_per_ip: i64,
+    pub signup_window_secs: i64,
+    pub api_max_requests_per_minute: i64,
     pub session_days: i64,
 }
 
@@ -132,6 +136,10 @@ impl Settings {
             } else if name == "FULCRUM_SECRET_KEY_PREVIOUS" {
                 let keys = value.split(',').map(|k| toml::Value::String(k.trim().into()));
                 set_key(&mut merged, "previous_secret_keys", toml::Value::Array(keys.collect()));
+            } else if name == "FULCRUM_TRUSTED_PROXIES" {
+                let proxies = value.split(',').map(str::trim).filter(|p| !p.is_empty());
+                let proxies = proxies.map(|p| toml::Value::String(p.into())).collect();
+                set_key(&mut merged, "server.trusted_proxies", toml::Value::Array(proxies));
             } else if let Some(path) = name.strip_prefix("FULCRUM__") {
                 let key = path.to_lowercase().replace("__", ".");
                 let value = typed_like(get_key(&merged, &key), &value);
@@ -237,6 +245,44 @@ fn set_key(table: &mut toml::Table, dotted: &str, value: toml::Value) {
     current.insert(last.to_string(), value);
 }
 
+/// Reverse proxies whose `X-Forwarded-For` or `Forwarded` header names the client: addresses
+/// or CIDR ranges (`FULCRUM_TRUSTED_PROXIES`, comma separated).
+#[derive(Clone, Debug, Default)]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    pub fn parse<'a>(entries: impl IntoIterator<Item = &'a str>) -> Result<Self, String> {
+        let parse = |entry: &str| {
+            let entry = entry.trim();
+            entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("FULCRUM_TRUSTED_PROXIES: {entry:?} is not an IP address or CIDR range"))
+        };
+        entries.into_iter().map(parse).collect::<Result<_, _>>().map(Self)
+    }
+
+    pub fn contains(&self, address: std::net::IpAddr) -> bool {
+        let address = address.to_canonical();
+        self.0.iter().any(|net| net.contains(&address))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl<'de> Deserialize<'de> for TrustedProxies {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let entries = Vec::<String>::deserialize(deserializer)?;
+        Self::parse(entries.iter().map(String::as_str)).map_err(serde::de::Error::custom)
+    }
+}
+
 /// A configuration value that must never be printed: Debug shows `[redacted]`, and there
 /// is no Display.
 #[derive(Clone, Default, Deserialize, PartialEq, Eq)]
@@ -326,14 +372,18 @@ mod tests {
                 ("FULCRUM__LEVER__CLIENT_ID", "12345"),
                 ("FULCRUM__BRAND", "true"),
                 ("FULCRUM__JOBS__CONCURRENCY", "7"),
+                ("FULCRUM_TRUSTED_PROXIES", "10.0.0.1, 192.168.0.0/16,"),
             ]),
         )
         .unwrap();
         assert_eq!(s.lever.client_id, "12345");
         assert_eq!(s.brand, "true");
         assert_eq!(s.jobs.concurrency, 7);
+        assert_eq!(s.server.trusted_proxies.len(), 2);
         let err = Settings::from_sources(None, env(&[("FULCRUM__JOBS__CONCURRENCY", "many")])).err().unwrap();
         assert!(format!("{err:#}").contains("concurrency"), "{err:#}");
+        let err = Settings::from_sources(None, env(&[("FULCRUM_TRUSTED_PROXIES", "10.0.0.300")])).err().unwrap();
+        assert!(format!("{err:#}").contains("FULCRUM_TRUSTED_PROXIES"), "{err:#}");
     }
 
     #[test]

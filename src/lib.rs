@@ -37,3 +37,5 @@ pub mod metrics;
 pub mod orgs;
 /// Which passwords are acceptable, and hashing them at a bounded cost.
 pub mod passwords;
+/// Limits on how often a client may sign in, sign up or call the API.
+pub mod throttle;

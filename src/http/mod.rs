@@ -6,6 +6,7 @@ mod app_pages;
 mod assessments;
 mod auth;
 mod candidate;
+pub mod client;
 pub mod cookies;
 pub mod csrf;
 mod deliveries;

@@ -11,6 +11,7 @@ mod email_template;
 mod hardening;
 mod health;
 mod jobs;
+mod limits;
 mod pages;
 mod webhooks;
 mod workflow;
