@@ -105,7 +105,7 @@ async fn start_service(database_url: &str) -> (String, CancellationToken, App) {
 
 /// An organization with a Candidate Stage Change signature token; returns its webhook key.
 async fn configure_org(state: &App) -> String {
-    let hash = fulcrum::orgs::hash_password("bench password 1234").unwrap();
+    let hash = fulcrum::orgs::hash_password_blocking("bench password 1234");
     let email = EmailAddress::parse("admin@bench.test").unwrap();
     let mut tx = state.db.begin().await.unwrap();
     let org = fulcrum::orgs::create_org(&mut tx, "Bench", &email, &hash).await.unwrap();

@@ -60,7 +60,7 @@ async fn create_org(settings: &Settings, name: &str, email: &str, password: Opti
     let generated = password.is_none();
     let password = password.unwrap_or_else(|| crypto::random_token(18));
     orgs::check_password(&password).context("--admin-password")?;
-    let hash = orgs::hash_password(&password)?;
+    let hash = orgs::hash_password_blocking(&password);
     let admin = &email;
     let created = with_database(settings, |pool| async move {
         db::migrate(&pool).await?;

@@ -54,9 +54,13 @@ pub struct ServerSettings {
     pub bind: SocketAddr,
     pub public_url: String,
     pub request_timeout_secs: u64,
+    pub trusted_proxies: TrustedProxies,
     pub login_max_failures: i64,
     pub login_max_failures_per_ip: i64,
     pub login_window_secs: i64,
+    pub signup_max_per_ip: i64,
+    pub signup_window_secs: i64,
+    pub api_max_requests_per_minute: i64,
     pub session_days: i64,
 }
 
@@ -132,9 +136,14 @@ impl Settings {
             } else if name == "FULCRUM_SECRET_KEY_PREVIOUS" {
                 let keys = value.split(',').map(|k| toml::Value::String(k.trim().into()));
                 set_key(&mut merged, "previous_secret_keys", toml::Value::Array(keys.collect()));
+            } else if name == "FULCRUM_TRUSTED_PROXIES" {
+                let proxies = value.split(',').map(str::trim).filter(|p| !p.is_empty());
+                let proxies = proxies.map(|p| toml::Value::String(p.into())).collect();
+                set_key(&mut merged, "server.trusted_proxies", toml::Value::Array(proxies));
             } else if let Some(path) = name.strip_prefix("FULCRUM__") {
                 let key = path.to_lowercase().replace("__", ".");
-                set_key(&mut merged, &key, parse_scalar(&value));
+                let value = typed_like(get_key(&merged, &key), &value);
+                set_key(&mut merged, &key, value);
             }
         }
         let settings: Settings = toml::Value::Table(merged).try_into().context("invalid settings")?;
@@ -185,14 +194,30 @@ impl Settings {
     }
 }
 
-fn parse_scalar(value: &str) -> toml::Value {
-    if let Ok(n) = value.parse::<i64>() {
-        toml::Value::Integer(n)
-    } else if let Ok(b) = value.parse::<bool>() {
-        toml::Value::Boolean(b)
-    } else {
-        toml::Value::String(value.to_string())
+/// An environment value as the setting it replaces is typed: `12345` stays text for a text
+/// setting (an OAuth client id) and becomes a number for a number. Text the type does not
+/// fit stays text, so the error names the setting and what it expects.
+fn typed_like(current: Option<&toml::Value>, value: &str) -> toml::Value {
+    let text = || toml::Value::String(value.to_string());
+    match current {
+        Some(toml::Value::Integer(_)) => value.parse().map_or_else(|_| text(), toml::Value::Integer),
+        Some(toml::Value::Float(_)) => value.parse().map_or_else(|_| text(), toml::Value::Float),
+        Some(toml::Value::Boolean(_)) => value.parse().map_or_else(|_| text(), toml::Value::Boolean),
+        Some(toml::Value::Array(_)) => {
+            let items = value.split(',').map(str::trim).filter(|i| !i.is_empty());
+            toml::Value::Array(items.map(|i| toml::Value::String(i.to_string())).collect())
+        }
+        _ => text(),
     }
+}
+
+fn get_key<'a>(table: &'a toml::Table, dotted: &str) -> Option<&'a toml::Value> {
+    let mut parts = dotted.split('.');
+    let mut current = table.get(parts.next()?)?;
+    for part in parts {
+        current = current.as_table()?.get(part)?;
+    }
+    Some(current)
 }
 
 fn merge(base: &mut toml::Table, over: toml::Table) {
@@ -218,6 +243,44 @@ fn set_key(table: &mut toml::Table, dotted: &str, value: toml::Value) {
             .expect("settings sections are tables");
     }
     current.insert(last.to_string(), value);
+}
+
+/// Reverse proxies whose `X-Forwarded-For` or `Forwarded` header names the client: addresses
+/// or CIDR ranges (`FULCRUM_TRUSTED_PROXIES`, comma separated).
+#[derive(Clone, Debug, Default)]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    pub fn parse<'a>(entries: impl IntoIterator<Item = &'a str>) -> Result<Self, String> {
+        let parse = |entry: &str| {
+            let entry = entry.trim();
+            entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("FULCRUM_TRUSTED_PROXIES: {entry:?} is not an IP address or CIDR range"))
+        };
+        entries.into_iter().map(parse).collect::<Result<_, _>>().map(Self)
+    }
+
+    pub fn contains(&self, address: std::net::IpAddr) -> bool {
+        let address = address.to_canonical();
+        self.0.iter().any(|net| net.contains(&address))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl<'de> Deserialize<'de> for TrustedProxies {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let entries = Vec::<String>::deserialize(deserializer)?;
+        Self::parse(entries.iter().map(String::as_str)).map_err(serde::de::Error::custom)
+    }
 }
 
 /// A configuration value that must never be printed: Debug shows `[redacted]`, and there
@@ -299,6 +362,28 @@ mod tests {
         assert!(Settings::from_sources(None, env(&[("FULCRUM_BIND", "nope")])).is_err());
         assert!(Settings::from_sources(None, env(&[("FULCRUM_ENV", "staging")])).is_err());
         assert!(Settings::from_sources(None, env(&[("FULCRUM_EMAIL_FROM", "not a mailbox")])).is_err());
+    }
+
+    #[test]
+    fn environment_values_take_the_type_of_their_setting() {
+        let s = Settings::from_sources(
+            None,
+            env(&[
+                ("FULCRUM__LEVER__CLIENT_ID", "12345"),
+                ("FULCRUM__BRAND", "true"),
+                ("FULCRUM__JOBS__CONCURRENCY", "7"),
+                ("FULCRUM_TRUSTED_PROXIES", "10.0.0.1, 192.168.0.0/16,"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.lever.client_id, "12345");
+        assert_eq!(s.brand, "true");
+        assert_eq!(s.jobs.concurrency, 7);
+        assert_eq!(s.server.trusted_proxies.len(), 2);
+        let err = Settings::from_sources(None, env(&[("FULCRUM__JOBS__CONCURRENCY", "many")])).err().unwrap();
+        assert!(format!("{err:#}").contains("concurrency"), "{err:#}");
+        let err = Settings::from_sources(None, env(&[("FULCRUM_TRUSTED_PROXIES", "10.0.0.300")])).err().unwrap();
+        assert!(format!("{err:#}").contains("FULCRUM_TRUSTED_PROXIES"), "{err:#}");
     }
 
     #[test]

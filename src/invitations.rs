@@ -313,10 +313,33 @@ pub async fn complete(
     conn: &mut PgConnection,
     inv: &Invitation,
     outcome: &Outcome<'_>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Effect>, Error> {
+    let transition = lifecycle::complete(&inv.facts(), outcome)?;
+    record_result(conn, inv, transition, outcome, None, now).await
+}
+
+/// The candidate's answers, graded by the built-in runner (refused for an assessment an
+/// external engine grades).
+pub async fn submit(
+    conn: &mut PgConnection,
+    inv: &Invitation,
+    outcome: &Outcome<'_>,
+    answers: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<Vec<Effect>, Error> {
+    let transition = lifecycle::submit(&inv.facts(), outcome)?;
+    record_result(conn, inv, transition, outcome, Some(answers), now).await
+}
+
+async fn record_result(
+    conn: &mut PgConnection,
+    inv: &Invitation,
+    Transition { to, effects }: Transition,
+    outcome: &Outcome<'_>,
     answers: Option<&serde_json::Value>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Effect>, Error> {
-    let Transition { to, effects } = lifecycle::complete(&inv.facts(), outcome)?;
     if let Some(to) = to {
         sqlx::query!(
             "UPDATE invitations SET status = $8, completed_at = $2, started_at = coalesce(started_at, $2),

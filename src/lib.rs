@@ -39,5 +39,9 @@ pub mod jobs;
 pub mod lever;
 /// Prometheus counters.
 pub mod metrics;
-/// Organizations, users, passwords and API keys.
+/// Organizations, users and API keys.
 pub mod orgs;
+/// Which passwords are acceptable, and hashing them at a bounded cost.
+pub mod passwords;
+/// Limits on how often a client may sign in, sign up or call the API.
+pub mod throttle;

@@ -2,18 +2,11 @@
 //! `fulcrum org create`), password hashing, and API key issue.
 
 use anyhow::Context;
-use argon2::{
-    Argon2,
-    password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash},
-};
 use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::{crypto, domain::email::EmailAddress};
-
-pub const MIN_PASSWORD_LEN: usize = 10;
-const MAX_PASSWORD_LEN: usize = 256;
+use crate::{crypto, domain::email::EmailAddress, passwords};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -46,21 +39,18 @@ pub enum NewUserError {
     Invalid(&'static str),
     #[error("an account with that email address already exists")]
     EmailTaken,
+    /// Every password-hashing slot stayed busy: try again in a moment.
+    #[error("too many accounts are being set up at once; try again in a moment")]
+    Busy(#[from] passwords::Busy),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
 
+/// The password rules for everyone who chooses one (see `passwords::problem`).
 pub fn check_password(password: &str) -> Result<(), NewUserError> {
-    let len = password.chars().count();
-    if len < MIN_PASSWORD_LEN {
-        return Err(NewUserError::Invalid("the password must be at least 10 characters long"));
-    }
-    if len > MAX_PASSWORD_LEN {
-        return Err(NewUserError::Invalid("the password must be at most 256 characters long"));
-    }
-    Ok(())
+    passwords::problem(password).map_or(Ok(()), |why| Err(NewUserError::Invalid(why)))
 }
 
 pub fn check_org_name(name: &str) -> Result<&str, NewUserError> {
@@ -72,24 +62,14 @@ pub fn check_org_name(name: &str) -> Result<&str, NewUserError> {
     }
 }
 
-/// Argon2id with the crate's recommended parameters. Slow by design: call it from
-/// `spawn_blocking` in request handlers.
-pub fn hash_password(password: &str) -> anyhow::Result<String> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
+/// Hashes a new password (Argon2id) on one of the process's bounded hashing slots.
+pub async fn hash_password(password: &str) -> Result<String, passwords::Busy> {
+    passwords::hash(password).await
 }
 
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
-}
-
-/// A hash of a password nobody has, verified against when an address is unknown so that
-/// a failed sign-in takes as long whether or not the address exists.
-pub fn dummy_hash() -> &'static str {
-    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| hash_password(&crypto::random_token(16)).expect("hashing cannot fail"))
+/// The same, outside any request: the command line and tests.
+pub fn hash_password_blocking(password: &str) -> String {
+    passwords::hash_blocking(password)
 }
 
 #[derive(Debug, Serialize)]
@@ -175,18 +155,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn passwords_hash_with_argon2id_and_verify() {
-        let hash = hash_password("correct horse battery").unwrap();
-        assert!(hash.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse battery", &hash));
-        assert!(!verify_password("wrong horse battery", &hash));
-        assert!(!verify_password("anything", "not a hash"));
-    }
-
-    #[test]
     fn password_and_name_rules() {
         assert!(check_password("short").is_err());
         assert!(check_password("long enough!").is_ok());
+        assert!(check_password("Password12").is_err(), "common");
         assert!(check_org_name("   ").is_err());
         assert_eq!(check_org_name("  Acme ").unwrap(), "Acme");
     }

@@ -107,6 +107,8 @@ pub enum TransitionError {
     AlreadyCompleted,
     #[error("a different result was already recorded")]
     ConflictingResult,
+    #[error("this assessment is graded by the vendor's engine, which reports the result")]
+    GradedByEngine,
 }
 
 /// A new invitation: the email now, a reminder `remind_hours` before the deadline (when that
@@ -156,6 +158,16 @@ pub fn complete(facts: &Facts, outcome: &Outcome) -> Result<Transition, Transiti
     }
     check_open(facts.status)?;
     Ok(Transition::to(InvitationStatus::Completed, vec![Effect::NotifyRecruiters, Effect::SyncLever]))
+}
+
+/// The candidate submits answers to the built-in runner, which grades them. An assessment
+/// without questions is graded by an external engine: only its result (through the API)
+/// finishes the invitation, so the candidate cannot finish it themselves.
+pub fn submit(facts: &Facts, outcome: &Outcome) -> Result<Transition, TransitionError> {
+    if !facts.built_in {
+        return Err(TransitionError::GradedByEngine);
+    }
+    complete(facts, outcome)
 }
 
 /// Time is up (deadline, or time limit plus grace) for an open invitation.
@@ -239,6 +251,16 @@ mod tests {
         let other = Outcome { score: 10, passed: false, ..PASS };
         assert_eq!(complete(&done, &other), Err(TransitionError::ConflictingResult));
         assert_eq!(expire(&done), Err(TransitionError::AlreadyCompleted));
+    }
+
+    #[test]
+    fn candidates_submit_only_what_the_built_in_runner_grades() {
+        let now = Utc::now();
+        let built_in = facts(InvitationStatus::Started, now);
+        assert_eq!(submit(&built_in, &PASS).unwrap().to, Some(InvitationStatus::Completed));
+        let engine = Facts { built_in: false, ..built_in };
+        assert_eq!(submit(&engine, &PASS), Err(TransitionError::GradedByEngine));
+        assert_eq!(complete(&engine, &PASS).unwrap().to, Some(InvitationStatus::Completed), "the engine's result");
     }
 
     #[test]

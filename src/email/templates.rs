@@ -2,9 +2,30 @@
 //! notices. Templates are rendered by minijinja with unknown placeholders refused; the
 //! HTML part is built from the rendered text with everything escaped, so neither a
 //! template nor a candidate's name can inject markup.
+//!
+//! Anyone can sign up and write a template, so what one may cost is bounded: a template
+//! may use the placeholders, `{% if %}`, `{% for %}` and a few text filters, but nothing
+//! that builds text or lists (`~`, `+`, `*`, `{% set %}`, macros), which could grow memory
+//! without bound in a few lines; rendering runs on at most [`MAX_INSTRUCTIONS`] steps of
+//! the engine and stops at [`MAX_OUTPUT_BYTES`]; and it happens off the async threads, at
+//! most [`RENDER_SLOTS`] at once ([`off_thread`]). Checking on save, the preview and the
+//! invite job all render the same way.
 
-use minijinja::{Environment, UndefinedBehavior};
+use std::io;
+
+use minijinja::{Environment, ErrorKind, UndefinedBehavior, machinery::Token};
 use serde::Serialize;
+use tokio::sync::Semaphore;
+
+/// Steps of the template engine one rendering may take: the default template takes about
+/// a hundred, a loop over every letter of the link a few thousand.
+pub const MAX_INSTRUCTIONS: u64 = 50_000;
+/// The longest subject or body a template may produce.
+pub const MAX_OUTPUT_BYTES: usize = 100 * 1024;
+/// Renderings running at once in this process; more wait their turn.
+pub const RENDER_SLOTS: usize = 2;
+/// The statements a template may use.
+const STATEMENTS: &[&str] = &["if", "elif", "else", "endif", "for", "endfor"];
 
 pub const DEFAULT_SUBJECT: &str = "{{company_name}}: your {{assessment_name}} assessment";
 pub const DEFAULT_BODY: &str = "Hello {{candidate_name}},
@@ -69,18 +90,104 @@ pub struct Rendered {
     pub html: String,
 }
 
-fn environment() -> Environment<'static> {
-    let mut env = Environment::new();
+/// An engine with only what templates may use: no functions (such as `range`), the text
+/// filters below, and a bounded number of steps.
+fn environment<'source>() -> Environment<'source> {
+    use minijinja::{filters, tests};
+    let mut env = Environment::empty();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env.set_fuel(Some(MAX_INSTRUCTIONS));
+    env.add_filter("upper", filters::upper);
+    env.add_filter("lower", filters::lower);
+    env.add_filter("title", filters::title);
+    env.add_filter("capitalize", filters::capitalize);
+    env.add_filter("trim", filters::trim);
+    env.add_filter("default", filters::default);
+    env.add_test("defined", tests::is_defined);
+    env.add_test("undefined", tests::is_undefined);
     env
 }
 
+/// Runs `work` (rendering organizations' templates) on a blocking thread, at most
+/// [`RENDER_SLOTS`] at once, so a costly template never holds up the threads that answer
+/// requests.
+pub async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    static SLOTS: Semaphore = Semaphore::const_new(RENDER_SLOTS);
+    let _slot = SLOTS.acquire().await.expect("the rendering slots are never closed");
+    match tokio::task::spawn_blocking(work).await {
+        Ok(value) => value,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+/// Refuses what a template may not use, before the engine runs it. Syntax errors are left
+/// to the engine, which explains them better.
+fn check_language(template: &str) -> Result<(), String> {
+    let tokens = minijinja::machinery::tokenize(template, false, Default::default(), Default::default());
+    let mut statement_starts = false;
+    for token in tokens {
+        let Ok((token, _)) = token else { return Ok(()) };
+        match token {
+            Token::Ident(word) if statement_starts && !STATEMENTS.contains(&word) => {
+                return Err(format!(
+                    "{{% {word} %}} is not available in email templates; use {{% if %}} and {{% for %}}"
+                ));
+            }
+            Token::Ident("recursive") => return Err("recursive loops are not available in email templates".into()),
+            Token::Tilde | Token::Plus | Token::Mul | Token::Pow => {
+                return Err(format!(
+                    "{token} is not available in email templates: they fill in placeholders but do not \
+                     build text; write the text out instead"
+                ));
+            }
+            _ => {}
+        }
+        statement_starts = matches!(token, Token::BlockStart);
+    }
+    Ok(())
+}
+
+/// Collects output up to a limit, then refuses more (which stops the engine).
+struct Capped {
+    text: Vec<u8>,
+    overflowed: bool,
+}
+
+impl io::Write for Capped {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        if self.text.len() + bytes.len() > MAX_OUTPUT_BYTES {
+            self.overflowed = true;
+            return Err(io::Error::other("the output limit is reached"));
+        }
+        self.text.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 fn render(template: &str, context: &InviteContext) -> Result<String, String> {
-    environment().render_str(template, context).map_err(|e| {
+    check_language(template)?;
+    let unreadable = |e: minijinja::Error| {
         let detail = e.detail().map(|d| format!(": {d}")).unwrap_or_default();
         format!("it cannot be read as a template ({}{detail}). The placeholders are {}", e.kind(), placeholder_list())
-    })
+    };
+    let env = environment();
+    let compiled = env.template_from_str(template).map_err(unreadable)?;
+    let mut out = Capped { text: Vec::new(), overflowed: false };
+    match compiled.render_captured_to(context, &mut out) {
+        Ok(_) => String::from_utf8(out.text).map_err(|_| "it does not produce valid text".to_string()),
+        Err(_) if out.overflowed => {
+            Err(format!("it makes an email longer than {} KB; shorten it", MAX_OUTPUT_BYTES / 1024))
+        }
+        Err(e) if e.kind() == ErrorKind::OutOfFuel => Err(format!(
+            "it takes too much work to fill in (more than {MAX_INSTRUCTIONS} steps): loop over fewer things"
+        )),
+        Err(e) => Err(unreadable(e)),
+    }
 }
 
 fn placeholder_list() -> String {
@@ -281,6 +388,29 @@ mod tests {
         ctx.company_name = "Evil\r\nBcc: x@y.z".into();
         let r = invite("{{company_name}}", "{{link}}", &ctx, &Branding::default()).unwrap();
         assert!(!r.subject.contains('\n') && !r.subject.contains('\r'));
+    }
+
+    #[test]
+    fn costly_templates_are_refused_with_a_reason() {
+        let ctx = InviteContext::sample("Acme");
+        let body = |t: &str| invite("Hi", t, &ctx, &Branding::default()).err().unwrap_or_default();
+        let loops = "{% for a in link %}{% for b in link %}{% for c in link %}x{% endfor %}{% endfor %}{% endfor %}";
+        assert!(body(&format!("{loops}{{{{link}}}}")).contains("too much work"));
+        let wide =
+            format!("{{% for a in link %}}{{% for b in link %}}{}{{% endfor %}}{{% endfor %}}", "{{link}}".repeat(20));
+        assert!(body(&wide).contains("longer than 100 KB"), "{}", body(&wide));
+        for (template, says) in [
+            ("{{ 'x' * 100000000 }}", "`*` is not available"),
+            ("{{ link ~ link }}", "`~` is not available"),
+            ("{% set a = link %}{{ a }}", "{% set %} is not available"),
+            ("{% macro m() %}{% endmacro %}{{link}}", "{% macro %} is not available"),
+            ("{% for i in range(3) %}{% endfor %}{{link}}", "unknown function"),
+        ] {
+            assert!(body(template).contains(says), "{template}: {}", body(template));
+        }
+        let fine = "{% if candidate_name is defined %}Hi {{ candidate_name|upper }}{% endif %}\n\n{{link}}";
+        assert!(invite("Hi", fine, &ctx, &Branding::default()).is_ok());
+        assert!(check(DEFAULT_SUBJECT, fine).is_empty());
     }
 
     #[test]

@@ -1,17 +1,17 @@
 //! `/signup`, `/login`, `/logout`: plain HTML forms with CSRF protection, Argon2id
-//! passwords, and failed sign-ins counted per address and per client.
-
-use std::net::SocketAddr;
+//! passwords, failed sign-ins counted per account from each client and per client, and
+//! sign-ups counted per client.
 
 use askama::Template;
 use axum::{
-    extract::{ConnectInfo, FromRequestParts, Query, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
+    extract::{Query, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
 
 use super::{
+    client::ClientAddr,
     cookies,
     csrf::{CsrfForm, CsrfToken, NoFields},
     error::{AppError, AppResult},
@@ -19,9 +19,11 @@ use super::{
     session::{self, MaybeUser},
 };
 use crate::{
+    crypto,
     domain::email::EmailAddress,
     http::AppState,
     orgs::{self, NewUserError},
+    passwords, throttle,
 };
 
 #[derive(Template)]
@@ -88,18 +90,6 @@ pub struct SignupForm {
     password: String,
 }
 
-/// The client's address, for counting failed sign-ins.
-pub struct ClientIp(pub String);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
-        Ok(Self(ip.unwrap_or_else(|| "unknown".into())))
-    }
-}
-
 pub async fn login_page(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
@@ -116,31 +106,64 @@ pub async fn login_page(
 
 pub async fn login(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    client: ClientAddr,
     csrf: CsrfToken,
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> AppResult<Response> {
-    if too_many_failures(&state, &form.email, &ip).await? {
-        let message = "Too many failed sign-ins. Wait a few minutes and try again.";
-        return refuse(&state, &csrf, &form, StatusCode::TOO_MANY_REQUESTS, message).await;
+    // Counted before the password is checked, in one statement: of any number of
+    // concurrent attempts only those within the limits reach the (costly) check.
+    let limits = sign_in_limits(&state, &client, &form.email);
+    if let Some(exceeded) = throttle::count(&state.db, &limits).await? {
+        let message = "Too many failed sign-ins from here. Wait a few minutes and try again.";
+        let mut page = refuse(&state, &csrf, &form, StatusCode::TOO_MANY_REQUESTS, message).await?;
+        page.headers_mut().insert(header::RETRY_AFTER, exceeded.retry_after_secs().into());
+        return Ok(page);
     }
+    let keys: Vec<String> = limits.into_iter().map(|l| l.key).collect();
     let user =
         sqlx::query!("SELECT id, org_id, password_hash FROM users WHERE lower(email) = lower($1)", form.email.trim())
             .fetch_optional(&state.db)
             .await?;
-    let password = form.password.clone();
-    let hash = user.as_ref().map_or_else(|| orgs::dummy_hash().to_string(), |u| u.password_hash.clone());
-    let verified = tokio::task::spawn_blocking(move || orgs::verify_password(&password, &hash))
-        .await
-        .map_err(anyhow::Error::new)?;
+    let hash = user.as_ref().map_or(passwords::dummy_hash(), |u| u.password_hash.as_str());
+    let verified = match passwords::verify(&form.password, hash).await {
+        Ok(verified) => verified,
+        Err(busy) => {
+            // Not checked, so not counted.
+            throttle::forgive(&state.db, &keys).await?;
+            let message = format!("{} Try again in a moment.", capitalise(&busy.to_string()));
+            return refuse(&state, &csrf, &form, StatusCode::SERVICE_UNAVAILABLE, &message).await;
+        }
+    };
     let Some(user) = user.filter(|_| verified) else {
-        sqlx::query!("INSERT INTO login_failures (email, client_ip) VALUES ($1, $2)", form.email.trim(), ip)
-            .execute(&state.db)
-            .await?;
         let message = "That email and password do not match an account.";
         return refuse(&state, &csrf, &form, StatusCode::UNAUTHORIZED, message).await;
     };
+    // A right password is no failure: this client's count for the account starts again,
+    // and its count across accounts takes this attempt back.
+    throttle::reset(&state.db, &keys[0]).await?;
+    throttle::forgive(&state.db, &keys[1..]).await?;
     signed_in(&state, user.id, user.org_id, local_path(&form.next).unwrap_or("/app")).await
+}
+
+/// Sign-in attempts are counted per account from this client, and per client. A client
+/// over either limit is refused; other clients — the real user somewhere else — are not,
+/// so someone without the password cannot keep the account's owner out.
+fn sign_in_limits(state: &AppState, client: &ClientAddr, email: &str) -> Vec<throttle::Limit> {
+    let server = &state.settings.server;
+    let account = crypto::hash_token(&email.trim().to_lowercase());
+    let client = client.key();
+    vec![
+        throttle::Limit {
+            key: format!("sign-in:{client}:{account}"),
+            max: server.login_max_failures,
+            window_secs: server.login_window_secs,
+        },
+        throttle::Limit {
+            key: format!("sign-in:{client}"),
+            max: server.login_max_failures_per_ip,
+            window_secs: server.login_window_secs,
+        },
+    ]
 }
 
 /// The sign-in form again, with what went wrong.
@@ -159,22 +182,6 @@ async fn refuse(
         next: local_path(&form.next).unwrap_or("/app").to_string(),
     };
     Ok((status, render(&page)?).into_response())
-}
-
-async fn too_many_failures(state: &AppState, email: &str, ip: &str) -> Result<bool, sqlx::Error> {
-    let server = &state.settings.server;
-    let counts = sqlx::query!(
-        r#"SELECT count(*) FILTER (WHERE lower(email) = lower($1)) AS "by_email!",
-                  count(*) FILTER (WHERE client_ip = $2) AS "by_ip!"
-           FROM login_failures
-           WHERE at > now() - make_interval(secs => $3) AND (lower(email) = lower($1) OR client_ip = $2)"#,
-        email.trim(),
-        ip,
-        server.login_window_secs as f64,
-    )
-    .fetch_one(&state.db)
-    .await?;
-    Ok(counts.by_email >= server.login_max_failures || counts.by_ip >= server.login_max_failures_per_ip)
 }
 
 async fn signed_in(state: &AppState, user_id: uuid::Uuid, org_id: uuid::Uuid, next: &str) -> AppResult<Response> {
@@ -212,9 +219,22 @@ pub async fn signup_page(
 
 pub async fn signup(
     State(state): State<AppState>,
+    client: ClientAddr,
     csrf: CsrfToken,
     CsrfForm(form): CsrfForm<SignupForm>,
 ) -> AppResult<Response> {
+    let server = &state.settings.server;
+    let limit = throttle::Limit {
+        key: format!("sign-up:{}", client.key()),
+        max: server.signup_max_per_ip,
+        window_secs: server.signup_window_secs,
+    };
+    if let Some(exceeded) = throttle::count(&state.db, &[limit]).await? {
+        let message = "Too many sign-ups from here. Wait a while and try again.";
+        let mut response = AppError::TooManyRequests(message.into()).into_response();
+        response.headers_mut().insert(header::RETRY_AFTER, exceeded.retry_after_secs().into());
+        return Ok(response);
+    }
     let error = match create_org(&state, &form).await {
         Ok(created) => return signed_in(&state, created.admin_user_id, created.org_id, "/app").await,
         Err(e) => e,
@@ -236,6 +256,7 @@ pub fn refusal(error: NewUserError) -> Result<(StatusCode, String), AppError> {
     match error {
         NewUserError::Database(e) => Err(e.into()),
         NewUserError::Other(e) => Err(AppError::Internal(e)),
+        busy @ NewUserError::Busy(_) => Ok((StatusCode::SERVICE_UNAVAILABLE, capitalise(&busy.to_string()))),
         taken @ NewUserError::EmailTaken => Ok((StatusCode::CONFLICT, capitalise(&taken.to_string()))),
         NewUserError::Invalid(why) => Ok((StatusCode::UNPROCESSABLE_ENTITY, capitalise(why))),
     }
@@ -245,9 +266,7 @@ async fn create_org(state: &AppState, form: &SignupForm) -> Result<orgs::Created
     orgs::check_org_name(&form.organization)?;
     let email = EmailAddress::parse(&form.email).map_err(NewUserError::Invalid)?;
     orgs::check_password(&form.password)?;
-    let password = form.password.clone();
-    let hash =
-        tokio::task::spawn_blocking(move || orgs::hash_password(&password)).await.map_err(anyhow::Error::new)??;
+    let hash = orgs::hash_password(&form.password).await?;
     let mut tx = state.db.begin().await?;
     let created = orgs::create_org(&mut tx, &form.organization, &email, &hash).await?;
     tx.commit().await?;

@@ -201,6 +201,12 @@ pub async fn submit(
             return respond(page(&state, &csrf, &token, Some(&loaded), View::Expired));
         }
     }
+    if !inv.built_in {
+        // The vendor's engine grades this one and reports the result through the API; a
+        // form posted here (by hand: the page has none) changes nothing.
+        let page = page(&state, &csrf, &token, Some(&loaded), View::External);
+        return Ok((StatusCode::CONFLICT, render(&page)?).into_response());
+    }
     let now = state.clock.now();
     if inv.ends_at().is_some_and(|end| now > end + SUBMIT_GRACE) {
         let reason = "The answers arrived after the time limit.";
@@ -218,9 +224,13 @@ pub async fn submit(
         failure_reason: result.failure_reason.as_deref(),
         report_url: None,
     };
-    match invitations::complete(&mut tx, &inv, &outcome, Some(&recorded), now).await {
+    match invitations::submit(&mut tx, &inv, &outcome, &recorded, now).await {
         Ok(effects) => follow_up(&mut tx, (&inv).into(), &effects, now).await?,
         Err(invitations::Error::Refused(TransitionError::AlreadyCompleted | TransitionError::ConflictingResult)) => {}
+        Err(invitations::Error::Refused(TransitionError::GradedByEngine)) => {
+            let page = page(&state, &csrf, &token, Some(&loaded), View::External);
+            return Ok((StatusCode::CONFLICT, render(&page)?).into_response());
+        }
         Err(invitations::Error::Refused(_)) => {
             return respond(page(&state, &csrf, &token, Some(&loaded), View::Expired));
         }

@@ -54,8 +54,10 @@ impl EmailForm {
     }
 
     /// Every problem with the form, each naming its field.
-    fn problems(&self) -> Vec<String> {
-        let mut problems: Vec<String> = templates::check(&self.subject, &self.body)
+    async fn problems(&self) -> Vec<String> {
+        let (subject, body) = (self.subject.clone(), self.body.clone());
+        let mut problems: Vec<String> = templates::off_thread(move || templates::check(&subject, &body))
+            .await
             .into_iter()
             .map(|(field, e)| capitalise(&format!("{field}: {e}")))
             .collect();
@@ -67,6 +69,13 @@ impl EmailForm {
             problems.push("Accent colour: use a hex colour such as #2855c8.".into());
         }
         problems
+    }
+
+    /// The template filled in with sample values, off the request threads.
+    async fn sample(&self, company: &str) -> Result<templates::Rendered, String> {
+        let (subject, body, branding) = (self.subject.clone(), self.body.clone(), self.branding());
+        let sample = InviteContext::sample(company);
+        templates::off_thread(move || templates::invite(&subject, &body, &sample, &branding)).await
     }
 }
 
@@ -102,9 +111,7 @@ async fn show(
     errors: Vec<String>,
     notice: Option<String>,
 ) -> AppResult<Response> {
-    let sample = InviteContext::sample(&user.org_name);
-    let (preview_subject, preview_text) = match templates::invite(&form.subject, &form.body, &sample, &form.branding())
-    {
+    let (preview_subject, preview_text) = match form.sample(&user.org_name).await {
         Ok(r) => (r.subject, r.text),
         Err(_) => (String::new(), String::new()),
     };
@@ -134,7 +141,7 @@ pub async fn save(
     let mut form = form;
     form.subject = form.subject.trim().to_string();
     form.body = templates::normalize_newlines(&form.body);
-    let problems = form.problems();
+    let problems = form.problems().await;
     if !problems.is_empty() {
         return show(&state, &user, &csrf, form, StatusCode::UNPROCESSABLE_ENTITY, problems, None).await;
     }
@@ -157,8 +164,7 @@ pub async fn save(
 
 /// The HTML version of the (unsaved) template with sample values, as its own document.
 pub async fn preview(AdminUser(user): AdminUser, CsrfForm(form): CsrfForm<EmailForm>) -> AppResult<Response> {
-    let sample = InviteContext::sample(&user.org_name);
-    let html = match templates::invite(&form.subject, &form.body, &sample, &form.branding()) {
+    let html = match form.sample(&user.org_name).await {
         Ok(r) => r.html,
         Err(e) => format!("<p>This template does not render: {}</p>", e.replace('<', "&lt;")),
     };

@@ -6,6 +6,7 @@ mod app_pages;
 mod assessments;
 mod auth;
 mod candidate;
+pub mod client;
 pub mod cookies;
 pub mod csrf;
 mod deliveries;
@@ -23,6 +24,7 @@ pub mod session;
 mod state;
 mod static_files;
 mod team;
+mod text_input;
 pub mod webhooks;
 
 use std::{net::SocketAddr, time::Duration};
@@ -56,12 +58,15 @@ const CSP: &str = "default-src 'self'; img-src 'self' https: data:; style-src 's
                    script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; \
                    object-src 'none'";
 
+const HSTS: &str = "max-age=31536000; includeSubDomains";
+
 /// The whole application: routes plus the middleware every request passes through.
 pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.settings.server.request_timeout_secs);
     routes::routes()
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), csrf::ensure_cookie))
+        .layer(middleware::from_fn(text_input::refuse_nul))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
             ServiceBuilder::new()
@@ -93,7 +98,15 @@ pub fn router(state: AppState) -> Router {
                 .layer(SetResponseHeaderLayer::overriding(
                     header::X_CONTENT_TYPE_OPTIONS,
                     HeaderValue::from_static("nosniff"),
-                )),
+                ))
+                // Production is served over https (behind a TLS proxy): browsers are told
+                // never to use plain http for it.
+                .option_layer(state.settings.is_production().then(|| {
+                    SetResponseHeaderLayer::overriding(
+                        header::STRICT_TRANSPORT_SECURITY,
+                        HeaderValue::from_static(HSTS),
+                    )
+                })),
         )
         .with_state(state)
 }

@@ -126,9 +126,7 @@ async fn add(state: &AppState, admin: &AdminUser, form: &AddMemberForm) -> Resul
     let email = EmailAddress::parse(&form.email).map_err(NewUserError::Invalid)?;
     let role = Role::parse(&form.role).ok_or(NewUserError::Invalid("choose a role: admin or member"))?;
     orgs::check_password(&form.password)?;
-    let password = form.password.clone();
-    let hash =
-        tokio::task::spawn_blocking(move || orgs::hash_password(&password)).await.map_err(anyhow::Error::new)??;
+    let hash = orgs::hash_password(&form.password).await?;
     let mut conn = state.db.acquire().await?;
     orgs::create_user(&mut conn, admin.0.org_id, &email, &form.name, &hash, role).await?;
     Ok(email.into_string())

@@ -68,7 +68,7 @@ impl Outcome {
     }
 }
 
-fn answer(status: StatusCode, message: &str) -> Response {
+pub(super) fn answer(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "status": status.as_u16(), "message": message }))).into_response()
 }
 

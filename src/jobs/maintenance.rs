@@ -6,12 +6,11 @@ use super::kinds::{email::SendEmail, keepalive::KeepAlive};
 use crate::jobs::Env;
 
 /// Deletes finished jobs and webhook deliveries past their retention, expired sessions,
-/// OAuth states and stale sign-in failures.
+/// OAuth states and limit counters whose window has passed.
 pub async fn prune(env: &Env) -> anyhow::Result<()> {
     let jobs = super::queue::prune(&env.db, env.settings.jobs.retention_days).await?;
     let sessions = sqlx::query!("DELETE FROM sessions WHERE expires_at < now()").execute(&env.db).await?;
-    let failures =
-        sqlx::query!("DELETE FROM login_failures WHERE at < now() - interval '1 day'").execute(&env.db).await?;
+    let throttles = crate::throttle::prune(&env.db).await?;
     let deliveries = sqlx::query!(
         "DELETE FROM deliveries WHERE received_at < now() - make_interval(days => $1)",
         env.settings.jobs.delivery_retention_days as i32
@@ -23,7 +22,7 @@ pub async fn prune(env: &Env) -> anyhow::Result<()> {
         jobs,
         deliveries = deliveries.rows_affected(),
         sessions = sessions.rows_affected(),
-        login_failures = failures.rows_affected(),
+        throttles,
         "pruned old rows"
     );
     Ok(())

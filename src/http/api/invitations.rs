@@ -156,7 +156,7 @@ pub async fn result(
     let outcome =
         Outcome { score, passed: body.passed.unwrap_or(score >= inv.pass_mark), failure_reason: reason, report_url };
     let now = state.clock.now();
-    let effects = invitations::complete(&mut tx, &inv, &outcome, None, now).await.map_err(AppError::from)?;
+    let effects = invitations::complete(&mut tx, &inv, &outcome, now).await.map_err(AppError::from)?;
     follow_up(&mut tx, (&inv).into(), &effects, now).await?;
     tx.commit().await?;
     let inv = find(&state, &client, id).await?;

@@ -10,14 +10,18 @@ use axum::{
     body::Bytes,
     extract::{FromRequest, FromRequestParts, Request, State},
     http::{StatusCode, header, request::Parts},
+    response::{IntoResponse, Response},
     routing::{get, post},
 };
 use serde::de::DeserializeOwned;
 use serde_json::{Value, error::Category, json};
 use uuid::Uuid;
 
-use super::error::{ApiError, ApiResult, AppError};
-use crate::{crypto, http::AppState};
+use super::{
+    client::ClientAddr,
+    error::{ApiError, ApiResult, AppError},
+};
+use crate::{crypto, http::AppState, throttle};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -85,9 +89,33 @@ pub struct ApiClient {
 }
 
 impl FromRequestParts<AppState> for ApiClient {
-    type Rejection = ApiError;
+    type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        // Every use of a key, good or bad, counts against the client's address.
+        let client = ClientAddr::from_request_parts(parts, state).await.unwrap_or_else(|never| match never {});
+        let per_minute = state.settings.server.api_max_requests_per_minute;
+        let limit = throttle::Limit { key: format!("api:{}", client.key()), max: per_minute, window_secs: 60 };
+        match throttle::count(&state.db, &[limit]).await {
+            Ok(None) => {}
+            Ok(Some(exceeded)) => {
+                let message = format!(
+                    "Too many API requests from this address (at most {per_minute} a minute). \
+                     Wait {} seconds and try again.",
+                    exceeded.retry_after_secs()
+                );
+                let mut response = ApiError(AppError::TooManyRequests(message)).into_response();
+                response.headers_mut().insert(header::RETRY_AFTER, exceeded.retry_after_secs().into());
+                return Err(response);
+            }
+            Err(e) => return Err(ApiError::from(e).into_response()),
+        }
+        Self::authenticate(parts, state).await.map_err(IntoResponse::into_response)
+    }
+}
+
+impl ApiClient {
+    async fn authenticate(parts: &Parts, state: &AppState) -> Result<Self, ApiError> {
         let header = parts
             .headers
             .get(header::AUTHORIZATION)

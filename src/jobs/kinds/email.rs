@@ -130,9 +130,11 @@ async fn invite(env: &Env, id: Uuid, last: bool) -> Result<(), JobError> {
         return Ok(());
     }
     let context = row.context(env, id)?;
-    let subject = row.subject.as_deref().unwrap_or(templates::DEFAULT_SUBJECT);
-    let body = row.body.as_deref().unwrap_or(templates::DEFAULT_BODY);
-    let rendered = templates::invite(subject, body, &context, &row.branding())
+    let subject = row.subject.clone().unwrap_or_else(|| templates::DEFAULT_SUBJECT.into());
+    let body = row.body.clone().unwrap_or_else(|| templates::DEFAULT_BODY.into());
+    let branding = row.branding();
+    let rendered = templates::off_thread(move || templates::invite(&subject, &body, &context, &branding))
+        .await
         .map_err(|e| JobError::Fail(anyhow::anyhow!("the invite email template does not render: {e}")))?;
     let sent = deliver(env, row.org_id, Some(id), "invite", &row.candidate_email, &rendered).await;
     let mut tx = env.db.begin().await?;

@@ -22,12 +22,18 @@ pub struct Page {
 
 impl Browser {
     pub fn new(base: &str) -> Self {
+        Self::with_builder(base, reqwest::Client::builder())
+    }
+
+    /// A browser on another machine: its connections come from `address`, another loopback
+    /// address such as 127.0.0.2, so the server sees a different client.
+    pub fn from_address(base: &str, address: &str) -> Self {
+        Self::with_builder(base, reqwest::Client::builder().local_address(address.parse::<std::net::IpAddr>().unwrap()))
+    }
+
+    fn with_builder(base: &str, builder: reqwest::ClientBuilder) -> Self {
         let jar = Arc::new(Jar::default());
-        let client = reqwest::Client::builder()
-            .cookie_provider(jar.clone())
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let client = builder.cookie_provider(jar.clone()).redirect(reqwest::redirect::Policy::none()).build().unwrap();
         Self { base: base.to_string(), client, jar }
     }
 

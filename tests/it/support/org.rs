@@ -7,6 +7,13 @@ use super::{TestApp, browser::Browser};
 
 pub const PASSWORD: &str = "correct horse battery";
 
+/// The hash of [`PASSWORD`], made once per test run: every test's people share it, which
+/// keeps Argon2's time and memory out of their set-up.
+pub fn password_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| orgs::hash_password_blocking(PASSWORD))
+}
+
 pub struct TestOrg {
     pub id: Uuid,
     pub admin_id: Uuid,
@@ -17,18 +24,18 @@ pub struct TestOrg {
 impl TestApp {
     pub async fn create_org(&self, name: &str) -> TestOrg {
         let email = format!("admin-{}@{}.test", Uuid::new_v4().simple(), name.to_lowercase().replace(' ', "-"));
-        let hash = orgs::hash_password(PASSWORD).unwrap();
+        let hash = password_hash();
         let mut tx = self.db.begin().await.unwrap();
-        let created = orgs::create_org(&mut tx, name, &EmailAddress::parse(&email).unwrap(), &hash).await.unwrap();
+        let created = orgs::create_org(&mut tx, name, &EmailAddress::parse(&email).unwrap(), hash).await.unwrap();
         tx.commit().await.unwrap();
         TestOrg { id: created.org_id, admin_id: created.admin_user_id, admin_email: email, api_key: created.api_key }
     }
 
     pub async fn add_member(&self, org: &TestOrg, role: orgs::Role) -> String {
         let email = format!("{}-{}@acme.test", role.as_str(), Uuid::new_v4().simple());
-        let hash = orgs::hash_password(PASSWORD).unwrap();
+        let hash = password_hash();
         let mut conn = self.db.acquire().await.unwrap();
-        orgs::create_user(&mut conn, org.id, &EmailAddress::parse(&email).unwrap(), "", &hash, role).await.unwrap();
+        orgs::create_user(&mut conn, org.id, &EmailAddress::parse(&email).unwrap(), "", hash, role).await.unwrap();
         email
     }
 

@@ -153,3 +153,32 @@ async fn without_feedback_permission_the_result_becomes_a_scored_note() {
     assert!(note["text"].as_str().unwrap().contains("Passed (score 100/100"));
     assert!(app.lever.feedback(ACCOUNT, "opp-13").is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_candidate_cannot_finish_an_assessment_the_engine_grades() {
+    let (app, org) = setup().await;
+    // No questions: the vendor's engine grades it and reports through the API.
+    sqlx::query("UPDATE assessments SET questions = '[]'").execute(&app.db).await.unwrap();
+    let link = invite(&app, &org, "opp-20").await;
+    let candidate = app.browser();
+    assert_eq!(candidate.post_form(&format!("{link}/start"), &[]).await.status, 303);
+    assert!(candidate.get(&link).await.exists("#external"));
+    tags_become(&app, "opp-20", &["Fulcrum: Assessment in Progress"]).await;
+
+    let submitted = candidate.post_form(&format!("{link}/submit"), &[]).await;
+    assert_eq!(submitted.status, 409, "{}", submitted.body);
+    assert!(submitted.exists("#external"), "the page says the results come from the engine");
+    let (status, score): (String, Option<i32>) =
+        sqlx::query_as("SELECT status, score FROM invitations").fetch_one(&app.db).await.unwrap();
+    assert_eq!((status.as_str(), score), ("started", None), "nothing changed");
+
+    let api = app.api(&org.api_key);
+    let (_, list) = api.get("/invitations?opportunity_id=opp-20").await;
+    let id = list["data"][0]["id"].as_str().unwrap().to_string();
+    let (status, body) = api.post(&format!("/invitations/{id}/result"), json!({"score": 88})).await;
+    assert_eq!(status, 200, "the engine's result is taken: {body}");
+    assert_eq!((body["status"].as_str(), body["score"].as_i64()), (Some("completed"), Some(88)));
+    tags_become(&app, "opp-20", &["Fulcrum: Assessment Completed", "Fulcrum: Passed"]).await;
+    eventually("the feedback form", WAIT, || async { !app.lever.feedback(ACCOUNT, "opp-20").is_empty() }).await;
+    app.settle().await;
+}
