@@ -57,11 +57,20 @@ pub struct Options {
     pub lever_configured: bool,
     pub lease: Duration,
     pub extra_env: Vec<(String, String)>,
+    /// The maintenance URL of a PostgreSQL server the test owns (to crash it, say); the
+    /// shared test server when `None`.
+    pub database_server: Option<String>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { worker: true, lever_configured: true, lease: Duration::from_secs(30), extra_env: Vec::new() }
+        Self {
+            worker: true,
+            lever_configured: true,
+            lease: Duration::from_secs(30),
+            extra_env: Vec::new(),
+            database_server: None,
+        }
     }
 }
 
@@ -78,7 +87,10 @@ pub async fn spawn_with(options: Options) -> TestApp {
     );
     fulcrum::app::install_tls_provider();
     init_test_tracing();
-    let database = TestDatabase::create().await;
+    let database = match &options.database_server {
+        Some(admin_url) => TestDatabase::create_on(admin_url).await,
+        None => TestDatabase::create().await,
+    };
     let lever = FakeLever::start().await;
     let smtp = SmtpSink::start().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
