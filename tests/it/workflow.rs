@@ -10,6 +10,7 @@ mod crash;
 mod errors;
 mod invites;
 mod lifecycle;
+mod pooler;
 mod recovery;
 mod results;
 
