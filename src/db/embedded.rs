@@ -98,6 +98,27 @@ impl EmbeddedPostgres {
         Ok(())
     }
 
+    /// Stops the server at once, as a power cut would (`pg_ctl stop -m immediate`): no
+    /// checkpoint, open connections cut; the next start replays the WAL. For crash tests.
+    pub fn crash(&self) -> anyhow::Result<()> {
+        let status = pg_command(&self.bin_dir, "pg_ctl")
+            .args(["stop", "-w", "-m", "immediate", "-D"])
+            .arg(&self.data_dir)
+            .stdout(Stdio::null())
+            .status()
+            .context("running pg_ctl stop")?;
+        if !status.success() {
+            bail!("pg_ctl stop -m immediate failed ({status})");
+        }
+        Ok(())
+    }
+
+    /// Starts the server again after [`Self::crash`], on the same port, so clients that
+    /// hold its URL reconnect by themselves.
+    pub fn restart(&self) -> anyhow::Result<()> {
+        start_server_on(&self.bin_dir, &self.root, &self.data_dir, self.port)
+    }
+
     /// Stops the server when this process exits, however it exits (tests use this: the
     /// test harness has no teardown hook). A child shell waits for end-of-file on a pipe
     /// whose writing end only this process holds.
@@ -252,6 +273,11 @@ fn running_port(bin_dir: &Path, data_dir: &Path) -> anyhow::Result<Option<u16>> 
 
 fn start_server(bin_dir: &Path, root: &Path, data_dir: &Path) -> anyhow::Result<u16> {
     let port = free_port()?;
+    start_server_on(bin_dir, root, data_dir, port)?;
+    Ok(port)
+}
+
+fn start_server_on(bin_dir: &Path, root: &Path, data_dir: &Path, port: u16) -> anyhow::Result<()> {
     tracing::info!(port, "starting the embedded PostgreSQL cluster");
     let options = format!(
         "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' \
@@ -277,7 +303,7 @@ fn start_server(bin_dir: &Path, root: &Path, data_dir: &Path) -> anyhow::Result<
             tail.into_iter().rev().collect::<Vec<_>>().join("\n")
         );
     }
-    Ok(port)
+    Ok(())
 }
 
 fn free_port() -> anyhow::Result<u16> {

@@ -28,15 +28,23 @@ pub use organizations::*;
 ///   does every enqueue. Waiting for a flush on each claim and each completion was a third
 ///   of the queue's throughput.
 pub(super) fn pool(db: &PgPool) -> PgPool {
-    let options = (*db.connect_options()).clone().application_name("fulcrum-queue").options([
-        ("enable_seqscan", "off"),
-        ("enable_bitmapscan", "off"),
-        ("plan_cache_mode", "force_generic_plan"),
-        ("synchronous_commit", "off"),
-    ]);
+    let options = (*db.connect_options()).clone().application_name("fulcrum-queue");
+    // Set after connecting rather than as startup options, which a connection pooler in
+    // front of PostgreSQL (PgBouncer) refuses or drops.
     PgPoolOptions::new()
         .max_connections(4)
         .acquire_timeout(db.options().get_acquire_timeout())
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                sqlx::raw_sql(
+                    "SET enable_seqscan = off; SET enable_bitmapscan = off; \
+                     SET plan_cache_mode = force_generic_plan; SET synchronous_commit = off",
+                )
+                .execute(conn)
+                .await
+                .map(drop)
+            })
+        })
         .connect_lazy_with(options)
 }
 
@@ -120,11 +128,15 @@ pub(super) struct Claimed {
     pub org_id: Option<Uuid>,
 }
 
-/// Claims up to `limit` due jobs of `kinds` for `worker`, at most `per_org` of them for any
-/// one organization, skipping organizations whose Lever budget is already spoken for over
-/// the next second (their jobs would only wait on the rate limit while holding a worker).
-/// Only kinds the worker knows are claimed, so workers of different versions can share
-/// the queue.
+/// Claims up to `limit` due jobs of `kinds` for `worker`, round-robin across
+/// organizations: the first due job of every organization, then the second, and so on, the
+/// organization waiting longest first; jobs of no organization take turns the same way, as
+/// one more lane. An organization never has more than `per_org` jobs running across all
+/// workers, and one whose Lever budget is spoken for over the next second gets none (its
+/// jobs would only wait on the rate limit while holding a worker). So a tenant with a
+/// backlog of thousands holds at most `per_org` worker slots, and every other tenant's
+/// next job is at the front of the queue. Only kinds the worker knows are claimed, so
+/// workers of different versions can share the queue.
 pub(super) async fn claim(
     pool: &PgPool,
     worker: &str,
@@ -134,26 +146,49 @@ pub(super) async fn claim(
     per_org: i32,
     lease_secs: f64,
 ) -> sqlx::Result<Vec<Claimed>> {
-    // SKIP LOCKED: rows another worker is claiming right now are passed over rather than
-    // waited for, so claimers never queue up behind each other.
+    // The organizations with queued work are found by a skip scan of `jobs_org_ready` (one
+    // probe each, not one per queued job). SKIP LOCKED: rows another worker is claiming
+    // right now are passed over rather than waited for, so claimers never queue up behind
+    // each other.
     sqlx::query_as!(
         Claimed,
-        r#"WITH candidates AS (
-               SELECT id, org_id, run_at FROM jobs
-               WHERE state = 'queued' AND run_at <= $1 AND kind = ANY($6)
-                 AND (org_id IS NULL OR org_id NOT IN (
+        r#"WITH RECURSIVE orgs AS (
+               (SELECT org_id FROM jobs WHERE state = 'queued' AND org_id IS NOT NULL ORDER BY org_id LIMIT 1)
+               UNION ALL
+               SELECT (SELECT j.org_id FROM jobs j
+                       WHERE j.state = 'queued' AND j.org_id IS NOT NULL AND j.org_id > o.org_id
+                       ORDER BY j.org_id LIMIT 1)
+               FROM orgs o WHERE o.org_id IS NOT NULL
+           ), open_orgs AS (
+               SELECT o.org_id,
+                      $3::int - (SELECT count(*) FROM jobs r WHERE r.state = 'running' AND r.org_id = o.org_id)::int AS room
+               FROM orgs o
+               WHERE o.org_id IS NOT NULL
+                 AND o.org_id NOT IN (
                        SELECT c.org_id FROM lever_connections c
                        JOIN lever_rate r ON r.account_id = c.account_id
-                       WHERE r.next_slot > clock_timestamp() + interval '1 second'))
-               ORDER BY run_at, id
-               LIMIT $2::int
-               FOR UPDATE SKIP LOCKED
+                       WHERE r.next_slot > clock_timestamp() + interval '1 second')
+           ), owned AS (
+               SELECT j.id, j.run_at, row_number() OVER (PARTITION BY o.org_id ORDER BY j.run_at, j.id) AS turn
+               FROM open_orgs o
+               CROSS JOIN LATERAL (
+                   SELECT id, run_at FROM jobs
+                   WHERE state = 'queued' AND org_id = o.org_id AND run_at <= $1 AND kind = ANY($6)
+                   ORDER BY run_at, id
+                   LIMIT greatest(o.room, 0)
+                   FOR UPDATE SKIP LOCKED
+               ) j
+           ), unowned AS (
+               SELECT id, run_at, (row_number() OVER (ORDER BY run_at, id) + $3::int - 1) / $3::int AS turn
+               FROM (SELECT id, run_at FROM jobs
+                     WHERE state = 'queued' AND org_id IS NULL AND run_at <= $1 AND kind = ANY($6)
+                     ORDER BY run_at, id
+                     LIMIT $2::int
+                     FOR UPDATE SKIP LOCKED) u
            ), picked AS (
-               SELECT id FROM (
-                   SELECT id, org_id, row_number() OVER (PARTITION BY org_id ORDER BY run_at, id) AS n
-                   FROM candidates
-               ) ranked
-               WHERE org_id IS NULL OR n <= $3::int
+               SELECT id FROM (SELECT * FROM owned UNION ALL SELECT * FROM unowned) c
+               ORDER BY turn, run_at, id
+               LIMIT $2::int
            )
            UPDATE jobs SET
                state = 'running',

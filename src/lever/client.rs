@@ -54,9 +54,13 @@ impl<'a> Api<'a> {
         let (mut refreshed, mut tries, mut redirects) = (false, 0, 0);
         loop {
             tries += 1;
-            ratelimit::acquire(&self.lever.db, &self.account_id, self.budget())
+            let slot = ratelimit::acquire(&self.lever.db, &self.account_id, self.budget())
                 .await
                 .map_err(|e| LeverError::Unavailable(format!("rate limit bookkeeping: {e}")))?;
+            if let ratelimit::Slot::Later(after) = slot {
+                // The account's budget is booked well ahead: free the worker for others.
+                return Err(LeverError::RateLimited(after));
+            }
             let mut request = self.lever.http.request(method.clone(), &url).bearer_auth(&self.token).query(query);
             if let Some(body) = body {
                 request = request.json(body);

@@ -9,6 +9,12 @@
 //! rate is `rate` (Lever's 10/s) — unlike a copy of Lever's own bucket, which allows 30 in a
 //! second. Reservations are first come, first served across processes.
 //!
+//! A request never waits long for its slot: one that would have to wait more than
+//! [`MAX_WAIT`] reserves nothing and is told when to come back, so its job gives its worker
+//! slot back (`JobError::Defer`) instead of sleeping in it while other tenants' work waits.
+//! The claim query keeps this rare: it does not hand out jobs of an account whose budget
+//! is spoken for over the next second.
+//!
 //! When Lever says "not now" (429, 503) the account pauses ([`back_off`]): no slot is handed
 //! out before the pause ends, and requests that reserved theirs earlier and are still
 //! waiting for it find the pause when they wake and reserve again after it.
@@ -33,32 +39,59 @@ impl Budget {
     }
 }
 
-/// Reserves the next slot for `account_id` and waits until it comes.
-pub async fn acquire(db: &PgPool, account_id: &str, budget: Budget) -> Result<(), sqlx::Error> {
+/// The longest a request sleeps for its slot, holding its job's worker slot.
+pub const MAX_WAIT: Duration = Duration::from_secs(2);
+
+/// Whether a request may go.
+#[derive(Debug, PartialEq)]
+pub enum Slot {
+    /// Its slot has come.
+    Go,
+    /// The budget is spoken for further ahead than [`MAX_WAIT`]: nothing was reserved; come
+    /// back after this long.
+    Later(Duration),
+}
+
+/// Reserves the next slot for `account_id` and waits until it comes, unless that is more
+/// than [`MAX_WAIT`] away.
+pub async fn acquire(db: &PgPool, account_id: &str, budget: Budget) -> Result<Slot, sqlx::Error> {
     loop {
         let wait_secs = reserve(db, account_id, budget).await?;
+        if wait_secs > MAX_WAIT.as_secs_f64() {
+            // Not reserved: the wait is until the budget is back within reach.
+            return Ok(Slot::Later(Duration::from_secs_f64(wait_secs - MAX_WAIT.as_secs_f64())));
+        }
         if wait_secs <= 0.0 {
-            return Ok(());
+            return Ok(Slot::Go);
         }
         tokio::time::sleep(Duration::from_secs_f64(wait_secs)).await;
         if !paused(db, account_id).await? {
-            return Ok(());
+            return Ok(Slot::Go);
         }
     }
 }
 
-/// Seconds until the slot just reserved.
+/// Seconds until the slot just reserved; when that would be more than [`MAX_WAIT`] away,
+/// nothing is reserved and the answer is how far the next free slot is.
 async fn reserve(db: &PgPool, account_id: &str, budget: Budget) -> Result<f64, sqlx::Error> {
     sqlx::query_scalar!(
-        r#"INSERT INTO lever_rate (account_id, next_slot)
-           VALUES ($1, clock_timestamp() - make_interval(secs => $3))
-           ON CONFLICT (account_id) DO UPDATE SET next_slot = greatest(
-               lever_rate.next_slot + make_interval(secs => $2),
-               clock_timestamp() - make_interval(secs => $3))
-           RETURNING extract(epoch FROM next_slot - clock_timestamp())::float8 AS "wait!""#,
+        r#"WITH reserved AS (
+               INSERT INTO lever_rate (account_id, next_slot)
+               VALUES ($1, clock_timestamp() - make_interval(secs => $3))
+               ON CONFLICT (account_id) DO UPDATE SET next_slot = greatest(
+                   lever_rate.next_slot + make_interval(secs => $2),
+                   clock_timestamp() - make_interval(secs => $3))
+               WHERE lever_rate.next_slot + make_interval(secs => $2) <= clock_timestamp() + make_interval(secs => $4)
+               RETURNING next_slot
+           )
+           SELECT extract(epoch FROM coalesce(
+                      (SELECT next_slot FROM reserved),
+                      (SELECT next_slot + make_interval(secs => $2) FROM lever_rate WHERE account_id = $1))
+                  - clock_timestamp())::float8 AS "wait!""#,
         account_id,
         budget.interval.as_secs_f64(),
         budget.lead().as_secs_f64(),
+        MAX_WAIT.as_secs_f64(),
     )
     .fetch_one(db)
     .await

@@ -6,9 +6,11 @@
 //! (`lifecycle`), and work surviving revoked access, token refreshes and a failing mail
 //! server (`recovery`). The helpers every part uses live here.
 
+mod crash;
 mod errors;
 mod invites;
 mod lifecycle;
+mod pooler;
 mod recovery;
 mod results;
 

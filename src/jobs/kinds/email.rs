@@ -1,16 +1,21 @@
 //! Every email Fulcrum sends goes through this job: a failure is retried with backoff and
-//! shows in the app. Each send is recorded in `emails`, and a recipient already sent this
-//! message is skipped, so a retry after a partial failure does not repeat it.
+//! shows in the app. Each send is recorded in `emails` before and after it happens
+//! (`deliver`), so a retry, or a job run again after a database crash, never repeats a
+//! message a recipient got; one that may have gone is shown, not repeated.
+
+mod deliver;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use self::deliver::{Message, Undelivered, deliver};
+
 use crate::{
     copy::{self, Explained},
     email::{
-        Email, MailError,
-        templates::{self, Branding, InviteContext, Rendered},
+        MailError,
+        templates::{self, Branding, InviteContext},
     },
     invitations::{self, Effect, InvitationStatus},
     jobs::Env,
@@ -57,11 +62,12 @@ impl Job for SendEmail {
             Self::ResultReady { invitation_id } => result_ready(env, invitation_id).await,
             Self::ReconnectNeeded { org_id } => {
                 let text = copy::text(&copy::ReconnectNotice { brand: &env.settings.brand });
-                to_admins(env, org_id, "notice:reconnect", "Action needed: reconnect Lever", &text).await
+                to_admins(env, ctx.job_id, org_id, "notice:reconnect", "Action needed: reconnect Lever", &text).await
             }
             Self::ExpiryWarning { org_id } => {
                 let text = copy::text(&copy::ExpiryNotice);
-                to_admins(env, org_id, "notice:expiry", "Reconnect Lever before its access expires", &text).await
+                to_admins(env, ctx.job_id, org_id, "notice:expiry", "Reconnect Lever before its access expires", &text)
+                    .await
             }
         }
     }
@@ -136,7 +142,17 @@ async fn invite(env: &Env, id: Uuid, last: bool) -> Result<(), JobError> {
     let rendered = templates::off_thread(move || templates::invite(&subject, &body, &context, &branding))
         .await
         .map_err(|e| JobError::Fail(anyhow::anyhow!("the invite email template does not render: {e}")))?;
-    let sent = deliver(env, row.org_id, Some(id), "invite", &row.candidate_email, &rendered).await;
+    let message = Message {
+        org_id: row.org_id,
+        invitation_id: Some(id),
+        kind: "invite",
+        scope: id.to_string(),
+        to: &row.candidate_email,
+    };
+    let sent = deliver(env, &message, &rendered).await;
+    if let Err(e @ (Undelivered::InProgress(_) | Undelivered::Database(_))) = sent {
+        return Err(into_job_error(e));
+    }
     let mut tx = env.db.begin().await?;
     match &sent {
         Ok(()) => {
@@ -144,7 +160,7 @@ async fn invite(env: &Env, id: Uuid, last: bool) -> Result<(), JobError> {
             let subject = Subject { org_id: row.org_id, invitation_id: id, opportunity_id: &row.opportunity_id };
             follow_up(&mut tx, subject, &[Effect::SyncLever], env.clock.now()).await?;
         }
-        Err(e @ MailError::Permanent(_)) => {
+        Err(Undelivered::Mail(e @ MailError::Permanent(_))) => {
             // The mail server will never take it: the invitation cannot go ahead, and
             // Lever says so on the candidate.
             if let Some(inv) = invitations::lock(&mut tx, id).await? {
@@ -160,7 +176,9 @@ async fn invite(env: &Env, id: Uuid, last: bool) -> Result<(), JobError> {
             };
             jobs::enqueue(&mut tx, &note, env.clock.now()).await?;
         }
-        Err(e) => {
+        // Shown on the dashboard beside the invitation; the failed job offers Retry.
+        Err(Undelivered::Uncertain(why)) => invitations::mark_email_failed(&mut tx, id, why).await?,
+        Err(Undelivered::Mail(e)) => {
             invitations::mark_email_failed(&mut tx, id, &e.to_string()).await?;
             if last {
                 let (brand, attempts) = (&env.settings.brand, SendEmail::MAX_ATTEMPTS);
@@ -175,11 +193,12 @@ async fn invite(env: &Env, id: Uuid, last: bool) -> Result<(), JobError> {
                 jobs::enqueue(&mut tx, &note, env.clock.now()).await?;
             }
         }
+        Err(Undelivered::InProgress(_) | Undelivered::Database(_)) => unreachable!("returned above"),
     }
     tx.commit().await?;
     match sent {
         // Handled: the invitation is cancelled and Lever is told; retrying cannot help.
-        Err(MailError::Permanent(_)) => Ok(()),
+        Err(Undelivered::Mail(MailError::Permanent(_))) => Ok(()),
         other => other.map_err(into_job_error),
     }
 }
@@ -199,7 +218,14 @@ async fn reminder(env: &Env, id: Uuid) -> Result<(), JobError> {
     });
     let subject = format!("Reminder: your {} assessment expires soon", context.assessment_name);
     let rendered = templates::notice(&subject, &text, Some((&context.link, "Open the assessment")), &row.branding());
-    deliver(env, row.org_id, Some(id), "reminder", &row.candidate_email, &rendered).await.map_err(into_job_error)?;
+    let message = Message {
+        org_id: row.org_id,
+        invitation_id: Some(id),
+        kind: "reminder",
+        scope: id.to_string(),
+        to: &row.candidate_email,
+    };
+    deliver(env, &message, &rendered).await.map_err(into_job_error)?;
     invitations::mark_reminded(&mut *env.db.acquire().await?, id).await?;
     Ok(())
 }
@@ -228,12 +254,21 @@ async fn result_ready(env: &Env, id: Uuid) -> Result<(), JobError> {
         .fetch_all(&env.db)
         .await?;
     for to in people {
-        deliver(env, row.org_id, Some(id), "result", &to, &rendered).await.map_err(into_job_error)?;
+        let message =
+            Message { org_id: row.org_id, invitation_id: Some(id), kind: "result", scope: id.to_string(), to: &to };
+        deliver(env, &message, &rendered).await.map_err(into_job_error)?;
     }
     Ok(())
 }
 
-async fn to_admins(env: &Env, org_id: Uuid, kind: &str, subject: &str, text: &str) -> Result<(), JobError> {
+async fn to_admins(
+    env: &Env,
+    job_id: i64,
+    org_id: Uuid,
+    kind: &str,
+    subject: &str,
+    text: &str,
+) -> Result<(), JobError> {
     let link = format!("{}/app/settings/integrations/lever", env.settings.public_url());
     let rendered = templates::notice(subject, text, Some((&link, "Open the Lever settings")), &Branding::default());
     let admins =
@@ -241,73 +276,20 @@ async fn to_admins(env: &Env, org_id: Uuid, kind: &str, subject: &str, text: &st
             .fetch_all(&env.db)
             .await?;
     for to in admins {
-        deliver(env, org_id, None, kind, &to, &rendered).await.map_err(into_job_error)?;
+        let message = Message { org_id, invitation_id: None, kind, scope: format!("job-{job_id}"), to: &to };
+        deliver(env, &message, &rendered).await.map_err(into_job_error)?;
     }
     Ok(())
 }
 
-/// Sends one message unless this recipient already got it, and records the attempt.
-async fn deliver(
-    env: &Env,
-    org_id: Uuid,
-    invitation_id: Option<Uuid>,
-    kind: &str,
-    to: &str,
-    rendered: &Rendered,
-) -> Result<(), MailError> {
-    let record = |status: &'static str, error: Option<String>| async move {
-        let stored = sqlx::query!(
-            "INSERT INTO emails (org_id, invitation_id, kind, to_address, subject, status, error)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            org_id,
-            invitation_id,
-            kind,
-            to,
-            rendered.subject,
-            status,
-            error,
-        )
-        .execute(&env.db)
-        .await;
-        stored.map(drop).map_err(|e| MailError::Transient(format!("recording the email: {e}")))
-    };
-    if let Some(invitation_id) = invitation_id {
-        let already = sqlx::query_scalar!(
-            r#"SELECT EXISTS (SELECT 1 FROM emails WHERE invitation_id = $1 AND kind = $2 AND to_address = $3
-                              AND status = 'sent') AS "sent!""#,
-            invitation_id,
-            kind,
-            to
-        )
-        .fetch_one(&env.db)
-        .await
-        .map_err(|e| MailError::Transient(e.to_string()))?;
-        if already {
-            return Ok(());
-        }
-    }
-    let email = Email {
-        to: to.into(),
-        subject: rendered.subject.clone(),
-        text: rendered.text.clone(),
-        html: rendered.html.clone(),
-    };
-    match env.mailer.send(&env.settings.email.from, &email).await {
-        Ok(()) => {
-            env.metrics.email("sent");
-            record("sent", None).await
-        }
-        Err(e) => {
-            env.metrics.email("failed");
-            record("failed", Some(e.to_string())).await?;
-            Err(e)
-        }
-    }
-}
-
-fn into_job_error(e: MailError) -> JobError {
+fn into_job_error(e: Undelivered) -> JobError {
     match e {
-        MailError::Transient(_) => JobError::Retry(e.into()),
-        MailError::Permanent(_) => JobError::Fail(e.into()),
+        Undelivered::Mail(e @ MailError::Transient(_)) => JobError::Retry(e.into()),
+        Undelivered::Mail(e @ MailError::Permanent(_)) => JobError::Fail(e.into()),
+        Undelivered::InProgress(after) => {
+            JobError::Defer(after, "an earlier attempt is sending this email; waiting for its answer".into())
+        }
+        Undelivered::Uncertain(why) => JobError::Fail(anyhow::anyhow!(why)),
+        Undelivered::Database(e) => e.into(),
     }
 }

@@ -205,3 +205,43 @@ async fn a_busy_organization_does_not_hold_up_another() {
     assert!(calls.len() as f64 <= 5.0 + 10.0 * span + 1.0, "{} requests in {span:.1} s", calls.len());
     assert!(calls.iter().all(|c| c.status != 429), "Lever answered 429");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_organization_holds_at_most_a_few_workers_across_processes() {
+    let mut app = app(&[]).await;
+    // The backlog is meant to outlast the test.
+    app.expect_leftover_jobs();
+    let busy = app.connected_org("Busy", "acct-busy").await;
+    let mut tx = app.db.begin().await.unwrap();
+    for _ in 0..300 {
+        fulcrum::jobs::enqueue(&mut tx, &ReadStages { org_id: busy.id }, app.clock().now()).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    // Two processes, 16 slots each: the backlog could fill all 32.
+    let second = app.second_process();
+    app.start_worker_with(app.state.clone(), registry(), options());
+    app.start_worker_with(second, registry(), options());
+    let running = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM jobs WHERE org_id = $1 AND state = 'running'")
+            .bind(busy.id)
+            .fetch_one(&app.db)
+            .await
+            .unwrap()
+    };
+    let done = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM jobs WHERE org_id = $1 AND state = 'done'")
+            .bind(busy.id)
+            .fetch_one(&app.db)
+            .await
+            .unwrap()
+    };
+    let mut most = 0;
+    while done().await < 30 {
+        most = most.max(running().await);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(most >= 1, "the backlog was worked");
+    // Four per organization; two claims running at the same moment cannot see each
+    // other's, so the bound is four per process.
+    assert!(most <= 8, "{most} of the busy organization's jobs held workers at once");
+}

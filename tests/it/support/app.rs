@@ -63,6 +63,9 @@ pub struct Options {
     /// The loopback address the app listens on. Browsers keep cookies per host, not per port:
     /// apps that share one browser each need their own.
     pub host: Ipv4Addr,
+    /// The maintenance URL of a PostgreSQL server the test owns (to crash it, say); the
+    /// shared test server when `None`.
+    pub database_server: Option<String>,
 }
 
 impl Default for Options {
@@ -73,6 +76,7 @@ impl Default for Options {
             lease: Duration::from_secs(30),
             extra_env: Vec::new(),
             host: Ipv4Addr::LOCALHOST,
+            database_server: None,
         }
     }
 }
@@ -90,7 +94,10 @@ pub async fn spawn_with(options: Options) -> TestApp {
     );
     fulcrum::app::install_tls_provider();
     init_test_tracing();
-    let database = TestDatabase::create().await;
+    let database = match &options.database_server {
+        Some(admin_url) => TestDatabase::create_on(admin_url).await,
+        None => TestDatabase::create().await,
+    };
     let lever = FakeLever::start().await;
     let smtp = SmtpSink::start().await;
     let listener = tokio::net::TcpListener::bind((options.host, 0)).await.unwrap();

@@ -121,6 +121,8 @@ fn with_database(url: &str, name: &str) -> String {
 pub struct TestDatabase {
     pub name: String,
     pub url: String,
+    /// The server's maintenance database.
+    admin_url: String,
 }
 
 impl TestDatabase {
@@ -143,7 +145,21 @@ impl TestDatabase {
         exec(&mut admin, &format!("CREATE DATABASE \"{name}\"{template}")).await;
         admin.close().await.ok();
         let url = with_database(&server.admin_url, &name);
-        Self { name, url }
+        Self { name, url, admin_url: server.admin_url.clone() }
+    }
+
+    /// A migrated database on another server (one the test owns, such as a cluster it
+    /// crashes), given its maintenance database's URL.
+    pub async fn create_on(admin_url: &str) -> Self {
+        let name = format!("fulcrum_own_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let mut admin = PgConnection::connect(admin_url).await.expect("connecting to the test's own PostgreSQL");
+        exec(&mut admin, &format!("CREATE DATABASE \"{name}\"")).await;
+        admin.close().await.ok();
+        let url = with_database(admin_url, &name);
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        fulcrum::db::migrate(&pool).await.expect("migrating the test database");
+        pool.close().await;
+        Self { name, url, admin_url: admin_url.to_string() }
     }
 }
 
@@ -151,7 +167,7 @@ impl TestDatabase {
     /// The database as an operator can make it: refusing new connections, its current ones
     /// terminated (as during a failover or maintenance).
     pub async fn refuse_connections(&self) {
-        let mut admin = PgConnection::connect(&server().admin_url).await.unwrap();
+        let mut admin = PgConnection::connect(&self.admin_url).await.unwrap();
         exec(&mut admin, &format!("ALTER DATABASE \"{}\" ALLOW_CONNECTIONS false", self.name)).await;
         sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
             .bind(&self.name)
@@ -167,7 +183,7 @@ impl Drop for TestDatabase {
     /// its pool may still be mid-handshake with the server, and DROP ... WITH (FORCE) would
     /// then wait on those half-open connections.
     fn drop(&mut self) {
-        let admin_url = server().admin_url.clone();
+        let admin_url = self.admin_url.clone();
         let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");

@@ -49,6 +49,9 @@ struct Inner {
     reject: AtomicUsize,
     /// Recipients refused for good (550), as a mail server refuses an unknown mailbox.
     refused: Mutex<Vec<String>>,
+    /// While true, a message is taken and kept but its final answer is held back (as when
+    /// the sender dies between handing a message over and hearing back).
+    hold: watch::Sender<bool>,
 }
 
 impl Inner {
@@ -83,6 +86,7 @@ impl SmtpSink {
             count: watch::Sender::new(0),
             reject: AtomicUsize::new(0),
             refused: Mutex::new(Vec::new()),
+            hold: watch::Sender::new(false),
         });
         tokio::spawn(accept_loop(listener, inner.clone()));
         Self { port, inner }
@@ -121,6 +125,15 @@ impl SmtpSink {
     /// RCPT TO this address answers `550 5.1.1 No such user` from now on.
     pub fn refuse_recipient(&self, address: &str) {
         self.inner.refused.lock().unwrap_or_else(PoisonError::into_inner).push(address.to_lowercase());
+    }
+
+    /// From now on messages are kept but not answered, until [`Self::release_answers`].
+    pub fn hold_answers(&self) {
+        self.inner.hold.send_replace(true);
+    }
+
+    pub fn release_answers(&self) {
+        self.inner.hold.send_replace(false);
     }
 
     /// The next `n` DATA commands answer `451 4.3.0 Temporary failure`.
@@ -236,6 +249,7 @@ where
     };
     let done = std::mem::take(envelope);
     inner.store(parse_mail(done.from.unwrap_or_default(), done.to, &body));
+    let _ = inner.hold.subscribe().wait_for(|held| !held).await;
     Ok("250 2.0.0 Ok: queued\r\n".to_owned())
 }
 

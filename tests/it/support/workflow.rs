@@ -12,7 +12,12 @@ impl TestApp {
     /// A "Backend Engineer" assessment (FC-10001, pass mark 60) and a Lever posting
     /// tagged for it, owned by the recruiter.
     pub async fn assessment_ready(&self, org: &TestOrg, account: &str) {
-        self.create_assessment(org, "Backend Engineer", "FC-10001", 60).await;
+        self.assessment_ready_coded(org, account, "FC-10001").await;
+    }
+
+    /// [`Self::assessment_ready`] with another code: codes are unique across organizations.
+    pub async fn assessment_ready_coded(&self, org: &TestOrg, account: &str, code: &str) {
+        self.create_assessment(org, "Backend Engineer", code, 60).await;
         let posting = NewPosting::new(POSTING, "Backend Engineer")
             .tags(["Fulcrum Backend Engineer", "Remote"])
             .owner(super::lever::RECRUITER);
