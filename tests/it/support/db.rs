@@ -66,7 +66,7 @@ async fn prepare_template(admin_url: &str) -> String {
         .fetch_one(&mut admin)
         .await
         .unwrap();
-    drop_leftovers(&mut admin, &name).await;
+    drop_leftovers(&mut admin).await;
     if !exists {
         exec(&mut admin, &format!("CREATE DATABASE \"{name}\"")).await;
         let url = with_database(admin_url, &name);
@@ -79,20 +79,16 @@ async fn prepare_template(admin_url: &str) -> String {
 }
 
 /// Test databases an earlier run left behind (a killed run, or drops still pending when
-/// the process exited), only those over an hour old since another run may be going on;
-/// and templates of older migrations.
-async fn drop_leftovers(admin: &mut PgConnection, template: &str) {
-    let names: Vec<String> = sqlx::query_scalar(
-        "SELECT datname FROM pg_database WHERE datname LIKE 'fulcrum\\_t\\_%' OR datname LIKE 'fulcrum\\_tpl\\_%'",
-    )
-    .fetch_all(&mut *admin)
-    .await
-    .unwrap();
+/// the process exited), only those over an hour old since another run may be going on.
+/// Templates of other migrations are kept: a run of another checkout (another branch) may
+/// be cloning from one at this moment.
+async fn drop_leftovers(admin: &mut PgConnection) {
+    let names: Vec<String> = sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'fulcrum\\_t\\_%'")
+        .fetch_all(&mut *admin)
+        .await
+        .unwrap();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     let stale = names.into_iter().filter(|name| {
-        if name.starts_with("fulcrum_tpl_") {
-            return name != template;
-        }
         let created: u64 = name.split('_').nth(2).and_then(|t| t.parse().ok()).unwrap_or(0);
         created + 3600 < now
     });
