@@ -5,7 +5,7 @@
 //! process runs), then `http::routes` (every URL), then `jobs` (the queue).
 //!
 //! The modules form layers, each using only those below it: `app` and `cli` at the top;
-//! then `http`; then `jobs`; then `invitations`, `lever`, `email`, `orgs`, `copy`; then
+//! then `http`; then `jobs`; then `report`, `invitations`, `lever`, `email`, `orgs`, `copy`; then
 //! `db`, `crypto`, `config`, `metrics`, `clock`, `backoff`; and `domain`, pure, at the bottom.
 
 /// The composition root: builds everything once, hands each layer its narrow handles.
@@ -41,3 +41,5 @@ pub mod lever;
 pub mod metrics;
 /// Organizations, users, passwords and API keys.
 pub mod orgs;
+/// An invitation's report: what it says, and the PDF attached in Lever and downloaded.
+pub mod report;

@@ -77,6 +77,8 @@ pub enum Effect {
     SyncLever,
     /// Tell the organization's recruiters the result is in.
     NotifyRecruiters,
+    /// Attach the report PDF to the opportunity in Lever.
+    AttachReport,
 }
 
 /// A transition's answer: the new state (`None`: nothing changes) and what follows.
@@ -155,7 +157,10 @@ pub fn complete(facts: &Facts, outcome: &Outcome) -> Result<Transition, Transiti
         };
     }
     check_open(facts.status)?;
-    Ok(Transition::to(InvitationStatus::Completed, vec![Effect::NotifyRecruiters, Effect::SyncLever]))
+    Ok(Transition::to(
+        InvitationStatus::Completed,
+        vec![Effect::NotifyRecruiters, Effect::SyncLever, Effect::AttachReport],
+    ))
 }
 
 /// Time is up (deadline, or time limit plus grace) for an open invitation.
@@ -233,7 +238,7 @@ mod tests {
         let now = Utc::now();
         let t = complete(&facts(InvitationStatus::Started, now), &PASS).unwrap();
         assert_eq!(t.to, Some(InvitationStatus::Completed));
-        assert_eq!(t.effects, vec![Effect::NotifyRecruiters, Effect::SyncLever]);
+        assert_eq!(t.effects, vec![Effect::NotifyRecruiters, Effect::SyncLever, Effect::AttachReport]);
         let done = Facts { recorded: Some(PASS), ..facts(InvitationStatus::Completed, now) };
         assert_eq!(complete(&done, &PASS), Ok(Transition::unchanged()));
         let other = Outcome { score: 10, passed: false, ..PASS };

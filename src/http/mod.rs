@@ -18,6 +18,7 @@ mod invitations;
 mod jobs_page;
 mod layout;
 pub mod path_id;
+mod report_pdf;
 mod routes;
 pub mod session;
 mod state;

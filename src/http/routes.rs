@@ -7,7 +7,7 @@ use axum::{
 
 use super::{
     api, app_pages, assessments, auth, candidate, deliveries, email_settings, health, integrations, invitations,
-    jobs_page, static_files, team, webhooks,
+    jobs_page, report_pdf, static_files, team, webhooks,
 };
 use crate::http::AppState;
 
@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         // The web app
         .route("/app", get(invitations::dashboard))
         .route("/app/invitations/{id}", get(invitations::report))
+        .route("/app/invitations/{id}/report.pdf", get(report_pdf::download))
         .route("/app/assessments", get(assessments::list))
         .route("/app/assessments/new", get(assessments::new_page).post(assessments::create))
         .route("/app/assessments/{id}", get(assessments::edit_page).post(assessments::update))

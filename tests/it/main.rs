@@ -10,5 +10,6 @@ mod connect;
 mod health;
 mod jobs;
 mod pages;
+mod report;
 mod webhooks;
 mod workflow;

@@ -10,6 +10,7 @@ mod errors;
 mod invites;
 mod lifecycle;
 mod recovery;
+mod report_file;
 mod results;
 
 use std::time::Duration;

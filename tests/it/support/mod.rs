@@ -10,6 +10,7 @@ pub mod fake_lever;
 pub mod leftovers;
 pub mod lever;
 pub mod org;
+pub mod pdf;
 pub mod smtp;
 pub mod workflow;
 
