@@ -17,6 +17,7 @@ mod integrations;
 mod invitations;
 mod jobs_page;
 mod layout;
+mod lever_health;
 pub mod path_id;
 mod report_pdf;
 mod routes;

@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod connect;
 mod health;
+mod integration_health;
 mod jobs;
 mod pages;
 mod report;
