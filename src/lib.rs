@@ -5,7 +5,7 @@
 //! process runs), then `http::routes` (every URL), then `jobs` (the queue).
 //!
 //! The modules form layers, each using only those below it: `app` and `cli` at the top;
-//! then `http`; then `jobs`; then `invitations`, `lever`, `email`, `orgs`, `copy`; then
+//! then `http`; then `integration_health`; then `jobs`; then `report`, `invitations`, `lever`, `email`, `orgs`, `copy`; then
 //! `db`, `crypto`, `config`, `metrics`, `clock`, `backoff`; and `domain`, pure, at the bottom.
 
 /// The composition root: builds everything once, hands each layer its narrow handles.
@@ -30,6 +30,9 @@ pub mod domain;
 pub mod email;
 /// Routes, pages, the REST API and the webhook endpoint.
 pub mod http;
+/// The integration health checks: what is wrong with an organization's Lever set-up and
+/// how to fix it.
+pub mod integration_health;
 /// The `invitations` table: the one writer of invitation state.
 pub mod invitations;
 /// The durable job queue and one module per job kind.
@@ -43,5 +46,7 @@ pub mod metrics;
 pub mod orgs;
 /// Which passwords are acceptable, and hashing them at a bounded cost.
 pub mod passwords;
+/// An invitation's report: what it says, and the PDF attached in Lever and downloaded.
+pub mod report;
 /// Limits on how often a client may sign in, sign up or call the API.
 pub mod throttle;

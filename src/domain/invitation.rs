@@ -77,6 +77,8 @@ pub enum Effect {
     SyncLever,
     /// Tell the organization's recruiters the result is in.
     NotifyRecruiters,
+    /// Attach the report PDF to the opportunity in Lever.
+    AttachReport,
 }
 
 /// A transition's answer: the new state (`None`: nothing changes) and what follows.
@@ -157,7 +159,10 @@ pub fn complete(facts: &Facts, outcome: &Outcome) -> Result<Transition, Transiti
         };
     }
     check_open(facts.status)?;
-    Ok(Transition::to(InvitationStatus::Completed, vec![Effect::NotifyRecruiters, Effect::SyncLever]))
+    Ok(Transition::to(
+        InvitationStatus::Completed,
+        vec![Effect::NotifyRecruiters, Effect::SyncLever, Effect::AttachReport],
+    ))
 }
 
 /// The candidate submits answers to the built-in runner, which grades them. An assessment
@@ -245,7 +250,7 @@ mod tests {
         let now = Utc::now();
         let t = complete(&facts(InvitationStatus::Started, now), &PASS).unwrap();
         assert_eq!(t.to, Some(InvitationStatus::Completed));
-        assert_eq!(t.effects, vec![Effect::NotifyRecruiters, Effect::SyncLever]);
+        assert_eq!(t.effects, vec![Effect::NotifyRecruiters, Effect::SyncLever, Effect::AttachReport]);
         let done = Facts { recorded: Some(PASS), ..facts(InvitationStatus::Completed, now) };
         assert_eq!(complete(&done, &PASS), Ok(Transition::unchanged()));
         let other = Outcome { score: 10, passed: false, ..PASS };

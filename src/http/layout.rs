@@ -14,6 +14,9 @@ pub struct Chrome {
     pub section: &'static str,
     /// Set when the organization's Lever connection needs attention.
     pub banner: Option<String>,
+    /// The last integration health check found an error (read from its stored result,
+    /// never by calling Lever).
+    pub health_error: bool,
 }
 
 impl Chrome {
@@ -23,11 +26,15 @@ impl Chrome {
         csrf: &CsrfToken,
         section: &'static str,
     ) -> Result<Self, AppError> {
-        let banner = match user {
-            Some(user) => crate::lever::connection::banner(&state.db, user.org_id).await?,
-            None => None,
+        let (banner, health_error) = match user {
+            Some(user) => (
+                crate::lever::connection::banner(&state.db, user.org_id).await?,
+                crate::integration_health::has_error(&state.db, user.org_id).await?,
+            ),
+            None => (None, false),
         };
-        Ok(Self { brand: state.settings.brand.clone(), user: user.cloned(), csrf: csrf.0.clone(), section, banner })
+        let (brand, user, csrf) = (state.settings.brand.clone(), user.cloned(), csrf.0.clone());
+        Ok(Self { brand, user, csrf, section, banner, health_error })
     }
 
     pub fn is_admin(&self) -> bool {

@@ -7,7 +7,7 @@ use axum::{
 
 use super::{
     api, app_pages, assessments, auth, candidate, deliveries, email_settings, health, integrations, invitations,
-    jobs_page, static_files, team, webhooks,
+    jobs_page, lever_health, report_pdf, static_files, team, webhooks,
 };
 use crate::http::AppState;
 
@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         // The web app
         .route("/app", get(invitations::dashboard))
         .route("/app/invitations/{id}", get(invitations::report))
+        .route("/app/invitations/{id}/report.pdf", get(report_pdf::download))
         .route("/app/assessments", get(assessments::list))
         .route("/app/assessments/new", get(assessments::new_page).post(assessments::create))
         .route("/app/assessments/{id}", get(assessments::edit_page).post(assessments::update))
@@ -39,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/app/settings/integrations/lever", get(integrations::settings_page).post(integrations::save_settings))
         .route("/app/settings/integrations/lever/webhooks", post(integrations::create_webhooks))
         .route("/app/settings/integrations/lever/webhook-key", post(integrations::regenerate_key))
+        .route("/app/settings/integrations/lever/health", get(lever_health::page).post(lever_health::recheck))
         .route("/app/settings/email", get(email_settings::page).post(email_settings::save))
         .route("/app/settings/email/preview", post(email_settings::preview))
         .route("/app/deliveries", get(deliveries::page))

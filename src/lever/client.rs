@@ -20,6 +20,18 @@ use crate::backoff::backoff;
 /// Attempts within one call for answers that certainly did not apply (429, 503).
 const TRIES: u32 = 4;
 
+/// What a request carries.
+#[derive(Clone, Copy)]
+enum Body<'b> {
+    Json(&'b Value),
+    /// A `multipart/form-data` upload with the one field `file` (Lever's files API).
+    File {
+        name: &'b str,
+        content_type: &'b str,
+        bytes: &'b [u8],
+    },
+}
+
 pub struct Api<'a> {
     lever: &'a Lever,
     pub org_id: Uuid,
@@ -45,7 +57,7 @@ impl<'a> Api<'a> {
         method: Method,
         path: &str,
         query: &[(&str, &str)],
-        body: Option<&Value>,
+        body: Option<Body<'_>>,
     ) -> Result<Value, LeverError> {
         let write = method != Method::GET;
         let mut url = format!("{}{}", self.lever.settings.api_url.trim_end_matches('/'), path);
@@ -62,8 +74,17 @@ impl<'a> Api<'a> {
                 return Err(LeverError::RateLimited(after));
             }
             let mut request = self.lever.http.request(method.clone(), &url).bearer_auth(&self.token).query(query);
-            if let Some(body) = body {
-                request = request.json(body);
+            match body {
+                Some(Body::Json(body)) => request = request.json(body),
+                Some(Body::File { name, content_type, bytes }) => {
+                    // Built afresh for each try: a multipart body is consumed by sending it.
+                    let part = reqwest::multipart::Part::bytes(bytes.to_vec())
+                        .file_name(name.to_string())
+                        .mime_str(content_type)
+                        .map_err(|e| LeverError::Malformed(format!("file type {content_type}: {e}")))?;
+                    request = request.multipart(reqwest::multipart::Form::new().part("file", part));
+                }
+                None => {}
             }
             let response = match request.send().await {
                 Ok(response) => response,
@@ -247,7 +268,7 @@ impl<'a> Api<'a> {
         let body = json!({ "tags": tags });
         let mut uncertain = 0;
         loop {
-            match self.send(Method::POST, &path, &query, Some(&body)).await {
+            match self.send(Method::POST, &path, &query, Some(Body::Json(&body))).await {
                 Err(LeverError::Uncertain(_)) if uncertain < 2 => uncertain += 1,
                 other => return other.map(|_| ()),
             }
@@ -268,7 +289,7 @@ impl<'a> Api<'a> {
         if let Some(score) = score {
             body["score"] = json!(score);
         }
-        let answer = types::unwrap_data(self.send(Method::POST, &path, &query, Some(&body)).await?);
+        let answer = types::unwrap_data(self.send(Method::POST, &path, &query, Some(Body::Json(&body))).await?);
         Ok(answer.get("noteId").or_else(|| answer.get("id")).and_then(Value::as_str).map(str::to_string))
     }
 
@@ -290,7 +311,7 @@ impl<'a> Api<'a> {
     }
 
     pub async fn create_feedback_template(&mut self, template: &Value) -> Result<Value, LeverError> {
-        Ok(types::unwrap_data(self.send(Method::POST, "/feedback_templates", &[], Some(template)).await?))
+        Ok(types::unwrap_data(self.send(Method::POST, "/feedback_templates", &[], Some(Body::Json(template))).await?))
     }
 
     pub async fn add_feedback(
@@ -300,16 +321,50 @@ impl<'a> Api<'a> {
         form: &Value,
     ) -> Result<Value, LeverError> {
         let path = format!("/opportunities/{}/feedback", seg(opportunity));
-        Ok(types::unwrap_data(self.send(Method::POST, &path, &[("perform_as", perform_as)], Some(form)).await?))
+        Ok(types::unwrap_data(
+            self.send(Method::POST, &path, &[("perform_as", perform_as)], Some(Body::Json(form))).await?,
+        ))
     }
 
     pub async fn feedback(&mut self, opportunity: &str) -> Result<Vec<Value>, LeverError> {
         self.list(&format!("/opportunities/{}/feedback", seg(opportunity)), &[]).await
     }
 
+    /// Uploads a file to the opportunity as `perform_as` (Lever requires it); returns
+    /// Lever's file id when it gives one.
+    pub async fn upload_file(
+        &mut self,
+        opportunity: &str,
+        perform_as: &str,
+        name: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> Result<Option<String>, LeverError> {
+        let path = format!("/opportunities/{}/files", seg(opportunity));
+        let body = Body::File { name, content_type, bytes };
+        let answer =
+            types::unwrap_data(self.send(Method::POST, &path, &[("perform_as", perform_as)], Some(body)).await?);
+        Ok(answer.get("id").and_then(Value::as_str).map(str::to_string))
+    }
+
+    /// The opportunity's files (`{"data": […]}` or, as documented, a bare array).
+    pub async fn files(&mut self, opportunity: &str) -> Result<Vec<Value>, LeverError> {
+        self.list(&format!("/opportunities/{}/files", seg(opportunity)), &[]).await
+    }
+
+    /// Every webhook registered in the account.
+    pub async fn webhooks(&mut self) -> Result<Vec<Value>, LeverError> {
+        self.list("/webhooks", &[]).await
+    }
+
+    /// The account's published postings.
+    pub async fn open_postings(&mut self) -> Result<Vec<Value>, LeverError> {
+        self.list("/postings", &[("state", "published")]).await
+    }
+
     pub async fn create_webhook(&mut self, url: &str, event: &str) -> Result<Value, LeverError> {
         let body = json!({ "url": url, "event": event, "configuration": { "conditions": {} } });
-        Ok(types::unwrap_data(self.send(Method::POST, "/webhooks", &[], Some(&body)).await?))
+        Ok(types::unwrap_data(self.send(Method::POST, "/webhooks", &[], Some(Body::Json(&body))).await?))
     }
 
     pub async fn delete_webhook(&mut self, id: &str) -> Result<(), LeverError> {

@@ -49,7 +49,14 @@ pub const SCOPES: &[&str] = &[
     "feedback_templates:write:admin",
     "webhooks:read:admin",
     "webhooks:write:admin",
+    "files:write:admin",
+    "archive_reasons:read:admin",
+    "confidential:access:admin",
 ];
+
+/// The scope that attaches report PDFs to opportunities. Lever lists it as optional for
+/// assessment partners, and accounts connected before Fulcrum asked for it lack it.
+pub const FILES_SCOPE: &str = "files:write:admin";
 
 /// The Lever service, one per process, shared by every Lever call: the HTTP client,
 /// settings, the database it keeps connections, budgets and caches in, the key its tokens

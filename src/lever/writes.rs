@@ -1,10 +1,11 @@
-//! Notes and feedback forms, written to Lever exactly once.
+//! Notes, feedback forms and files, written to Lever exactly once.
 //!
-//! Neither is idempotent in Lever: sending one twice makes two. So each write is recorded
+//! None is idempotent in Lever: sending one twice makes two. So each write is recorded
 //! before it is sent ('sending') and after Lever confirms it ('done'). A retry that finds
 //! 'sending' cannot know whether Lever applied it (the worker may have died after Lever
-//! answered, or Lever timed out after writing), so it reads the opportunity's notes or
-//! feedback back from Lever and looks for the write's marker before writing again. An
+//! answered, or Lever timed out after writing), so it reads the opportunity's notes,
+//! feedback or files back from Lever and looks for the write's marker (for a file, its
+//! name: files carry nothing else of Fulcrum's) before writing again. An
 //! answer that proves the write did not apply (429, 4xx) clears the record.
 //!
 //! An uncertain answer is settled at once, a few times over, before the job gives up for
@@ -25,6 +26,7 @@ const ROUNDS: i32 = 3;
 pub enum Kind {
     Note,
     Feedback,
+    File,
 }
 
 impl Kind {
@@ -32,6 +34,7 @@ impl Kind {
         match self {
             Self::Note => "note",
             Self::Feedback => "feedback",
+            Self::File => "file",
         }
     }
 }
@@ -46,8 +49,20 @@ pub struct Write<'a> {
 
 /// What a write sends. Its text must contain the write's marker.
 pub enum Payload<'a> {
-    Note { text: &'a str, score: Option<u8> },
-    Feedback { perform_as: &'a str, form: &'a Value },
+    Note {
+        text: &'a str,
+        score: Option<u8>,
+    },
+    Feedback {
+        perform_as: &'a str,
+        form: &'a Value,
+    },
+    /// A file whose name is the write's marker.
+    File {
+        perform_as: &'a str,
+        content_type: &'a str,
+        bytes: &'a [u8],
+    },
 }
 
 impl Payload<'_> {
@@ -55,6 +70,7 @@ impl Payload<'_> {
         match self {
             Self::Note { .. } => Kind::Note,
             Self::Feedback { .. } => Kind::Feedback,
+            Self::File { .. } => Kind::File,
         }
     }
 }
@@ -73,6 +89,9 @@ pub async fn once(lever: &Lever, api: &mut Api<'_>, write: &Write<'_>, payload: 
             Payload::Feedback { perform_as, form } => {
                 let answer = api.add_feedback(write.opportunity_id, perform_as, form).await;
                 answer.map(|v| v["id"].as_str().map(str::to_string))
+            }
+            Payload::File { perform_as, content_type, bytes } => {
+                api.upload_file(write.opportunity_id, perform_as, write.marker, content_type, bytes).await
             }
         };
         match record(lever, write, answer).await {
@@ -97,7 +116,11 @@ async fn prepare(lever: &Lever, api: &mut Api<'_>, write: &Write<'_>, kind: Kind
     match recorded {
         Some(r) if r.state == "done" => return Ok(false),
         Some(r) => {
-            let kind = if r.kind == "feedback" { Kind::Feedback } else { Kind::Note };
+            let kind = match r.kind.as_str() {
+                "feedback" => Kind::Feedback,
+                "file" => Kind::File,
+                _ => Kind::Note,
+            };
             if let Some(lever_id) = find_marker(api, kind, write.opportunity_id, write.marker).await? {
                 tracing::info!(key = write.key, "an unconfirmed Lever write had applied; not writing it again");
                 mark_done(lever, write.key, lever_id.as_deref()).await?;
@@ -161,6 +184,11 @@ async fn find_marker(
     let items = match kind {
         Kind::Note => api.notes(opportunity_id).await?,
         Kind::Feedback => api.feedback(opportunity_id).await?,
+        Kind::File => {
+            let files = api.files(opportunity_id).await?;
+            let file = files.iter().find(|f| f["name"].as_str() == Some(marker));
+            return Ok(file.map(|f| f["id"].as_str().map(str::to_string)));
+        }
     };
     Ok(items.iter().find(|item| contains(item, marker)).map(|item| item["id"].as_str().map(str::to_string)))
 }

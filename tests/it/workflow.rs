@@ -12,6 +12,7 @@ mod invites;
 mod lifecycle;
 mod pooler;
 mod recovery;
+mod report_file;
 mod results;
 
 use std::time::Duration;

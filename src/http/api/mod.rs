@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/openapi.json", get(openapi))
         .route("/organization", get(organization))
         .route("/integrations/lever", get(integrations::get).put(integrations::put))
+        .route("/integrations/lever/health", get(super::lever_health::api))
         .route("/invitations", get(invitations::list))
         .route("/invitations/{id}", get(invitations::get))
         .route("/invitations/{id}/start", post(invitations::start))

@@ -8,6 +8,7 @@ pub mod error_note;
 pub mod keepalive;
 pub mod lever_setup;
 pub mod noop;
+pub mod report_file;
 pub mod sync;
 
 use chrono::{DateTime, Utc};
@@ -62,6 +63,9 @@ pub async fn follow_up(
             }
             Effect::NotifyRecruiters => {
                 enqueue(conn, &email::SendEmail::ResultReady { invitation_id }, now).await?;
+            }
+            Effect::AttachReport => {
+                enqueue(conn, &report_file::AttachReport { org_id: subject.org_id, invitation_id }, now).await?;
             }
         }
     }

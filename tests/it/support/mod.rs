@@ -12,6 +12,7 @@ pub mod fake_lever;
 pub mod leftovers;
 pub mod lever;
 pub mod org;
+pub mod pdf;
 pub mod smtp;
 pub mod tab;
 pub mod workflow;

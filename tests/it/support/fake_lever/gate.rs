@@ -96,13 +96,18 @@ impl Ctx {
         self.query.iter().filter(|(k, _)| matches(k)).map(|(_, v)| v.as_str()).collect()
     }
 
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
     pub fn json(&self) -> Result<Value, ApiError> {
         serde_json::from_slice(&self.body).map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))
     }
 }
 
-/// Lever's request size limit is undocumented; this only guards against runaway tests.
-const MAX_BODY_BYTES: usize = 4 << 20;
+/// Lever's request size limit is undocumented beyond files (30 MB, checked by the files
+/// route); this only guards against runaway tests.
+const MAX_BODY_BYTES: usize = super::api::MAX_FILE_BYTES + (1 << 20);
 
 pub(super) async fn gate(State(shared): State<Shared>, request: Request, next: Next) -> Response {
     let at = Instant::now();
@@ -161,7 +166,7 @@ fn arrival(parts: &Parts, query: &[(String, String)], bytes: &Bytes, at: Instant
         method: parts.method.to_string(),
         path: path.to_owned(),
         query: parts.uri.query().unwrap_or("").to_owned(),
-        body: recorded_body(bytes),
+        body: recorded_body(parts, bytes),
         status: 0,
         at,
         perform_as: query.iter().find(|(k, _)| k == "perform_as").map(|(_, v)| v.clone()),
@@ -180,9 +185,14 @@ fn settle(shared: &Shared, call: RecordedCall, applied_write: bool) -> Duration 
     state.faults.latency + slow.unwrap_or(Duration::ZERO)
 }
 
-fn recorded_body(bytes: &Bytes) -> Option<Value> {
+fn recorded_body(parts: &Parts, bytes: &Bytes) -> Option<Value> {
     if bytes.is_empty() {
         return None;
+    }
+    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if content_type.starts_with("multipart/") {
+        // Uploads are kept whole by the files route; the log only says how big.
+        return Some(Value::String(format!("<multipart body, {} bytes>", bytes.len())));
     }
     let fallback = || Value::String(String::from_utf8_lossy(bytes).into_owned());
     Some(serde_json::from_slice(bytes).unwrap_or_else(|_| fallback()))

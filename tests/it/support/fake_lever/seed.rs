@@ -146,6 +146,19 @@ impl FakeLever {
         self.with_account(account_id, |acct| acct.templates.iter().map(Template::to_json).collect())
     }
 
+    /// Files uploaded to the opportunity: (name, bytes, uploaded as).
+    pub fn files(&self, account_id: &str, opportunity_id: &str) -> Vec<(String, Vec<u8>, String)> {
+        self.with_account(account_id, |acct| {
+            let files = acct.files.get(opportunity_id).into_iter().flatten();
+            files.map(|f| (f.name.clone(), f.bytes.clone(), f.uploaded_by.clone())).collect()
+        })
+    }
+
+    /// As when someone deletes webhooks in Lever's settings.
+    pub fn delete_webhooks(&self, account_id: &str) {
+        self.with_account(account_id, |acct| acct.webhooks.clear());
+    }
+
     pub fn webhooks(&self, account_id: &str) -> Vec<Value> {
         self.with_account(account_id, |acct| acct.webhooks.clone())
     }

@@ -90,7 +90,19 @@ pub(super) struct Account {
     pub feedback: HashMap<String, Vec<Value>>,
     pub templates: Vec<Template>,
     pub webhooks: Vec<Value>,
+    /// Files uploaded to each opportunity, bytes and all.
+    pub files: HashMap<String, Vec<StoredFile>>,
     pub bucket: TokenBucket,
+}
+
+/// One uploaded file.
+#[derive(Clone)]
+pub struct StoredFile {
+    pub id: String,
+    pub name: String,
+    pub bytes: Vec<u8>,
+    pub uploaded_at: i64,
+    pub uploaded_by: String,
 }
 
 impl Account {
@@ -108,6 +120,7 @@ impl Account {
             feedback: HashMap::new(),
             templates: Vec::new(),
             webhooks: Vec::new(),
+            files: HashMap::new(),
             bucket: TokenBucket::full(),
         }
     }

@@ -12,7 +12,12 @@ use super::{ApiError, ApiResult, Ctx, one, page, to_json, with_account};
 
 pub(super) async fn list_postings(State(shared): State<Shared>, Extension(ctx): Extension<Ctx>) -> ApiResult {
     ctx.require("postings:read:admin")?;
-    let postings = with_account(&shared, &ctx, |acct| acct.postings.iter().map(to_json).collect());
+    // `state` filters (repeatable: the union), as Lever's list does.
+    let states: Vec<String> = ctx.params("state").into_iter().map(str::to_owned).collect();
+    let postings = with_account(&shared, &ctx, |acct| {
+        let wanted = |p: &&super::super::model::Posting| states.is_empty() || states.contains(&p.state);
+        acct.postings.iter().filter(wanted).map(to_json).collect()
+    });
     page(&ctx, postings)
 }
 

@@ -2,6 +2,9 @@
 
 mod directory;
 mod feedback;
+mod files;
+
+pub(super) use files::MAX_FILE_BYTES;
 mod opportunities;
 mod webhooks;
 
@@ -23,6 +26,7 @@ pub(super) fn router(shared: Shared) -> Router {
         .route("/opportunities/{id}/stage", put(opportunities::set_stage))
         .route("/opportunities/{id}/notes", get(opportunities::list_notes).post(opportunities::add_note))
         .route("/opportunities/{id}/feedback", get(feedback::list_feedback).post(feedback::add_feedback))
+        .route("/opportunities/{id}/files", get(files::list).post(files::upload))
         .route("/feedback_templates", get(feedback::list_templates).post(feedback::add_template))
         .route("/feedback_templates/{id}", get(feedback::get_template))
         .route("/postings", get(directory::list_postings))
