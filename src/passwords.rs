@@ -80,11 +80,13 @@ pub fn verify_blocking(password: &str, hash: &str) -> bool {
     verify_with(password, hash, &mut Vec::new())
 }
 
-/// A hash of a password nobody has, checked against when a sign-in names an unknown
-/// address, so that it takes as long as a wrong password.
-pub fn dummy_hash() -> &'static str {
-    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| hash_blocking(&crate::crypto::random_token(16)))
+/// Checks `password` against a hash of a password nobody has (made once, on a slot), for
+/// a sign-in that names an unknown address: it takes as long as a wrong password, and
+/// matches nothing.
+pub async fn verify_nobody(password: &str) -> Result<bool, Busy> {
+    static HASH: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    let hash = HASH.get_or_try_init(|| async { hash(&crate::crypto::random_token(16)).await }).await?;
+    verify(password, hash).await.map(|_| false)
 }
 
 /// Runs `work` on a blocking thread with one slot's memory.

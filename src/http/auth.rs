@@ -124,8 +124,11 @@ pub async fn login(
         sqlx::query!("SELECT id, org_id, password_hash FROM users WHERE lower(email) = lower($1)", form.email.trim())
             .fetch_optional(&state.db)
             .await?;
-    let hash = user.as_ref().map_or(passwords::dummy_hash(), |u| u.password_hash.as_str());
-    let verified = match passwords::verify(&form.password, hash).await {
+    let checked = match &user {
+        Some(user) => passwords::verify(&form.password, &user.password_hash).await,
+        None => passwords::verify_nobody(&form.password).await,
+    };
+    let verified = match checked {
         Ok(verified) => verified,
         Err(busy) => {
             // Not checked, so not counted.
