@@ -17,6 +17,7 @@ mod integrations;
 mod invitations;
 mod jobs_page;
 mod layout;
+pub mod metrics;
 pub mod path_id;
 mod routes;
 pub mod session;

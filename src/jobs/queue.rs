@@ -115,6 +115,8 @@ pub(super) struct Claimed {
     pub attempts: i32,
     pub lease: Uuid,
     pub org_id: Option<Uuid>,
+    /// When it was due: the claim's `now` minus this is how long it waited.
+    pub run_at: DateTime<Utc>,
 }
 
 /// Claims up to `limit` due jobs of `kinds` for `worker`, at most `per_org` of them for any
@@ -160,7 +162,7 @@ pub(super) async fn claim(
                locked_by = $5,
                started_at = now()
            WHERE id = ANY(ARRAY(SELECT id FROM picked))
-           RETURNING id, kind, payload, attempts, lease AS "lease!", org_id"#,
+           RETURNING id, kind, payload, attempts, lease AS "lease!", org_id, run_at"#,
         now,
         limit,
         per_org,
@@ -457,6 +459,20 @@ pub async fn backlog(db: &PgPool, org_id: Option<Uuid>) -> sqlx::Result<Vec<(Job
         (JobState::Paused, r.paused),
         (JobState::Failed, r.failed),
     ])
+}
+
+/// For each kind with a job due by `now` and waiting for a worker, when the oldest of them
+/// was due. Read from the index of queued jobs, so the cost follows the backlog of due work.
+pub async fn oldest_waiting(db: &PgPool, now: DateTime<Utc>) -> sqlx::Result<Vec<(String, DateTime<Utc>)>> {
+    let rows = sqlx::query!(
+        r#"SELECT kind, min(run_at) AS "due!" FROM jobs
+           WHERE state = 'queued' AND run_at <= $1
+           GROUP BY kind"#,
+        now,
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.kind, r.due)).collect())
 }
 
 /// The newest of an organization's jobs of `kinds` that is waiting, running, or failed

@@ -9,6 +9,7 @@ mod cli;
 mod connect;
 mod health;
 mod jobs;
+mod metrics;
 mod pages;
 mod webhooks;
 mod workflow;

@@ -290,13 +290,14 @@ async fn deliver(
         text: rendered.text.clone(),
         html: rendered.html.clone(),
     };
+    let started = std::time::Instant::now();
     match env.mailer.send(&env.settings.email.from, &email).await {
         Ok(()) => {
-            env.metrics.email("sent");
+            env.metrics.email("sent", started.elapsed());
             record("sent", None).await
         }
         Err(e) => {
-            env.metrics.email("failed");
+            env.metrics.email("failed", started.elapsed());
             record("failed", Some(e.to_string())).await?;
             Err(e)
         }
