@@ -1,6 +1,6 @@
 //! The `fulcrum` binary as an operator runs it: `org create`, `serve` on a shared database,
-//! the embedded PostgreSQL default, graceful shutdown, the metrics listener of `serve` and
-//! `worker`, and the request log.
+//! the embedded PostgreSQL default, graceful shutdown, `health`, the metrics listener of
+//! `serve` and `worker`, and the request log.
 
 use std::{
     path::Path,
@@ -58,6 +58,20 @@ fn terminate_with_output(child: Child) -> (std::process::ExitStatus, String) {
     Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
     let output = child.wait_with_output().unwrap();
     (output.status, String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// `fulcrum health` with `args`, its environment holding only `FULCRUM_BIND`.
+fn health(args: &[&str], bind_port: u16) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    Command::new(BIN)
+        .arg("health")
+        .args(args)
+        .current_dir(dir.path())
+        .env_clear()
+        .env("FULCRUM_BIND", format!("0.0.0.0:{bind_port}"))
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
 }
 
 async fn get(url: &str) -> (u16, String) {
@@ -186,6 +200,68 @@ async fn serve_logs_each_request_and_serves_metrics_only_on_its_own_listener() {
     for secret in [webhook_key, candidate_token, oauth_code] {
         assert!(!log.contains(secret), "{secret} was logged:\n{log}");
     }
+}
+
+#[tokio::test]
+async fn health_exits_0_when_ready_and_1_with_a_reason_when_not() {
+    fulcrum::app::install_tls_provider();
+    let database = TestDatabase::empty().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let server = serve(dir.path(), port, Some(&database.url));
+    eventually("the server ready", Duration::from_secs(60), || ready(port)).await;
+
+    // The default URL comes from FULCRUM_BIND (0.0.0.0 read as loopback); --url overrides it.
+    let ok = health(&[], port);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let said = String::from_utf8_lossy(&ok.stdout).to_string();
+    assert_eq!(said.lines().count(), 1, "{said}");
+    assert!(said.contains(&format!("127.0.0.1:{port}/readyz")) && said.contains("200"), "{said}");
+    let ok = health(&["--url", &format!("http://localhost:{port}")], free_port());
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+
+    // Nothing listening.
+    let closed = free_port();
+    let down = health(&[], closed);
+    assert_eq!(down.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&down.stderr).to_string();
+    assert_eq!(said.trim().lines().count(), 1, "{said}");
+    assert!(said.starts_with("fulcrum: not ready") && said.contains(&closed.to_string()), "{said}");
+    // Something answering, but not 200: the status is in the message.
+    let not_ready = health(&["--url", &format!("http://127.0.0.1:{port}/no-such-page/")], closed);
+    assert_eq!(not_ready.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&not_ready.stderr).to_string();
+    assert!(said.contains("404"), "{said}");
+    // A URL that is not one is refused clearly.
+    let bad = health(&["--url", "ftp://x"], closed);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("http(s)"));
+
+    assert!(terminate(server).success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_says_why_when_the_database_is_gone() {
+    let app = spawn_app().await;
+    let output = Command::new(BIN)
+        .args(["health", "--url", &app.url])
+        .env_clear()
+        .env("RUST_LOG", "warn")
+        .current_dir(app.data_dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    app.db.close().await;
+    let output = Command::new(BIN)
+        .args(["health", "--url", &app.url])
+        .env_clear()
+        .env("RUST_LOG", "warn")
+        .current_dir(app.data_dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("503") && said.contains("database unavailable"), "{said}");
 }
 
 #[tokio::test]
