@@ -79,6 +79,8 @@ pub fn router(state: AppState) -> Router {
                         .on_failure(()),
                 )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                // Outside the panic catcher and the time-out, so their answers are JSON too.
+                .layer(middleware::from_fn(api::json_errors))
                 .layer(CatchPanicLayer::custom(|_| {
                     AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
                 }))

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod api;
 mod assessments;
 mod auth;
 mod cli;
