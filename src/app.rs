@@ -57,6 +57,11 @@ impl App {
     pub fn jobs(&self) -> Env {
         self.env.clone()
     }
+
+    /// What the metrics listener reads.
+    pub fn metrics_endpoint(&self) -> http::metrics::MetricsState {
+        http::metrics::MetricsState::new(self.metrics.clone(), self.db.clone(), self.clock.clone())
+    }
 }
 
 impl Deref for App {
@@ -72,7 +77,8 @@ pub fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// `fulcrum serve`: migrate, then answer HTTP and run workers until SIGINT/SIGTERM.
+/// `fulcrum serve`: migrate, then answer HTTP and run workers until SIGINT/SIGTERM; with
+/// `FULCRUM_METRICS_BIND`, serve `/metrics` there too (`worker` as well).
 pub async fn serve(settings: Settings, with_http: bool) -> anyhow::Result<()> {
     let cipher = Cipher::from_settings(&settings)?;
     let database = db::Database::connect(&settings).await?;
@@ -87,6 +93,16 @@ async fn run(settings: Settings, database: &db::Database, cipher: Cipher, with_h
     let shutdown = CancellationToken::new();
     tokio::spawn(signal_shutdown(shutdown.clone()));
 
+    let metrics = match app.settings.server.metrics_bind {
+        Some(bind) => {
+            let listener = tokio::net::TcpListener::bind(bind)
+                .await
+                .with_context(|| format!("listening for metrics on {bind}"))?;
+            tracing::info!(address = %listener.local_addr()?, "serving /metrics");
+            Some(tokio::spawn(http::metrics::serve(app.metrics_endpoint(), listener, shutdown.clone())))
+        }
+        None => None,
+    };
     let workers = jobs::Worker::new(app.jobs(), jobs::registry()).spawn(shutdown.clone());
     if with_http {
         let bind = app.settings.server.bind;
@@ -102,6 +118,9 @@ async fn run(settings: Settings, database: &db::Database, cipher: Cipher, with_h
     }
     shutdown.cancelled().await;
     workers.await.context("the job workers panicked")?;
+    if let Some(metrics) = metrics {
+        metrics.await.context("the metrics listener panicked")??;
+    }
     tracing::info!("stopped");
     Ok(())
 }

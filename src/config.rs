@@ -13,6 +13,7 @@ const DEFAULTS: &str = include_str!("../config/default.toml");
 const ENV_KEYS: &[(&str, &str)] = &[
     ("DATABASE_URL", "database.url"),
     ("FULCRUM_BIND", "server.bind"),
+    ("FULCRUM_METRICS_BIND", "server.metrics_bind"),
     ("FULCRUM_PUBLIC_URL", "server.public_url"),
     ("FULCRUM_SECRET_KEY", "secret_key"),
     ("FULCRUM_ENV", "env"),
@@ -52,6 +53,9 @@ pub enum Environment {
 #[serde(deny_unknown_fields)]
 pub struct ServerSettings {
     pub bind: SocketAddr,
+    /// The metrics listener's address; `None`: no metrics listener.
+    #[serde(default)]
+    pub metrics_bind: Option<SocketAddr>,
     pub public_url: String,
     pub request_timeout_secs: u64,
     pub trusted_proxies: TrustedProxies,
@@ -325,6 +329,14 @@ mod tests {
         assert_eq!(s.brand, "Fulcrum");
         assert!(s.database.url.is_empty());
         assert!(!s.lever_configured());
+        assert_eq!(s.server.metrics_bind, None);
+    }
+
+    #[test]
+    fn the_metrics_listener_is_set_by_its_variable() {
+        let s = Settings::from_sources(None, env(&[("FULCRUM_METRICS_BIND", "127.0.0.1:9464")])).unwrap();
+        assert_eq!(s.server.metrics_bind.map(|a| a.to_string()).as_deref(), Some("127.0.0.1:9464"));
+        assert!(Settings::from_sources(None, env(&[("FULCRUM_METRICS_BIND", "9464")])).is_err());
     }
 
     #[test]

@@ -102,6 +102,8 @@ pub struct Filter<'a> {
     pub assessment_id: Option<Uuid>,
     pub from: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
+    /// Only invitations after this one (created_at, id) in the list's order: the next page.
+    pub after: Option<(DateTime<Utc>, Uuid)>,
 }
 
 /// The organization's invitations matching `filter`, newest first.
@@ -115,7 +117,8 @@ pub async fn list(
         "WHERE i.org_id = $1 AND ($2::text IS NULL OR i.status = $2) AND ($3::text IS NULL OR i.opportunity_id = $3)
            AND ($4::uuid IS NULL OR i.assessment_id = $4) AND ($5::timestamptz IS NULL OR i.created_at >= $5)
            AND ($6::timestamptz IS NULL OR i.created_at < $6)
-         ORDER BY i.created_at DESC LIMIT $7"
+           AND ($8::timestamptz IS NULL OR (i.created_at, i.id) < ($8, $9::uuid))
+         ORDER BY i.created_at DESC, i.id DESC LIMIT $7"
     ))
     .bind(org_id)
     .bind(filter.status)
@@ -124,6 +127,8 @@ pub async fn list(
     .bind(filter.from)
     .bind(filter.until)
     .bind(limit)
+    .bind(filter.after.map(|(at, _)| at))
+    .bind(filter.after.map(|(_, id)| id))
     .fetch_all(conn)
     .await
 }

@@ -98,6 +98,46 @@ pub async fn list(conn: &mut PgConnection, org_id: Uuid) -> Result<Vec<Assessmen
     .await
 }
 
+/// Up to `limit` of the organization's assessments by name, after the one whose normalised
+/// name is `after`; each with that name, for the next page's cursor.
+pub async fn page(
+    conn: &mut PgConnection,
+    org_id: Uuid,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<(String, Assessment)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT id, name, code, pass_mark, time_limit_minutes, expires_after_days, active, instructions,
+                  questions AS "questions: Json<Vec<Question>>", created_at, updated_at, name_key AS "name_key!"
+           FROM assessments WHERE org_id = $1 AND ($2::text IS NULL OR name_key > $2)
+           ORDER BY name_key LIMIT $3"#,
+        org_id,
+        after,
+        limit,
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let assessment = Assessment {
+                id: r.id,
+                name: r.name,
+                code: r.code,
+                pass_mark: r.pass_mark,
+                time_limit_minutes: r.time_limit_minutes,
+                expires_after_days: r.expires_after_days,
+                active: r.active,
+                instructions: r.instructions,
+                questions: r.questions,
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+            };
+            (r.name_key, assessment)
+        })
+        .collect())
+}
+
 pub async fn find(conn: &mut PgConnection, org_id: Uuid, id: Uuid) -> Result<Option<Assessment>, sqlx::Error> {
     sqlx::query_as!(
         Assessment,

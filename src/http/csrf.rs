@@ -26,7 +26,7 @@ pub async fn ensure_cookie(
 ) -> Response {
     // Machine endpoints (webhooks, the API, health checks) have no forms.
     let path = request.uri().path();
-    if ["/webhooks/", "/api/", "/healthz", "/readyz", "/metrics", "/static/"].iter().any(|p| path.starts_with(p)) {
+    if ["/webhooks/", "/api/", "/healthz", "/readyz", "/static/"].iter().any(|p| path.starts_with(p)) {
         return next.run(request).await;
     }
     let existing = cookies::get(request.headers(), cookies::CSRF).map(str::to_string);

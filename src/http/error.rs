@@ -54,6 +54,12 @@ pub enum AppError {
     TooManyRequests(String),
     #[error("the request body is too large")]
     PayloadTooLarge,
+    /// The route exists, but not for this method (the answer's `Allow` header lists those
+    /// it takes).
+    #[error("This route does not take that method; the Allow header lists the ones it does.")]
+    MethodNotAllowed,
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("the service is temporarily unavailable")]
     Unavailable,
     #[error(transparent)]
@@ -75,6 +81,8 @@ impl AppError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -90,6 +98,8 @@ impl AppError {
             Self::Conflict(_) => "conflict",
             Self::TooManyRequests(_) => "too_many_requests",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Unavailable => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -183,10 +193,42 @@ impl<E: Into<AppError>> From<E> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let error = self.0;
-        error.log();
+        self.0.log();
+        self.render()
+    }
+}
+
+impl ApiError {
+    /// The error a bare `status` stands for, for answers made below the handlers (the
+    /// router's 405, a body limit's 413, the time-out's 503, a panic's 500): the API gives
+    /// them its own shape. Nothing is logged: whatever caused them logged itself.
+    pub fn for_status(status: StatusCode) -> Response {
+        let error = match status {
+            StatusCode::NOT_FOUND => AppError::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => AppError::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                AppError::UnsupportedMediaType("Send the body as JSON (Content-Type: application/json).".into())
+            }
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT | StatusCode::REQUEST_TIMEOUT => {
+                AppError::Unavailable
+            }
+            StatusCode::TOO_MANY_REQUESTS => AppError::TooManyRequests("Too many requests; try again later.".into()),
+            StatusCode::UNAUTHORIZED => AppError::Unauthorized("Send a valid API key.".into()),
+            StatusCode::FORBIDDEN => AppError::Forbidden("This key may not do that.".into()),
+            s if s.is_server_error() => AppError::Internal(anyhow::anyhow!("{s}")),
+            _ => AppError::BadRequest("The request could not be read.".into()),
+        };
+        let mut response = Self(error).render();
+        // Keep the status itself (e.g. 408 stays 408), whatever it was mapped to.
+        *response.status_mut() = status;
+        response
+    }
+
+    fn render(&self) -> Response {
+        let error = &self.0;
         let mut body = json!({ "error": { "code": error.code(), "message": error.public_message() } });
-        if let AppError::Invalid { field, .. } = &error {
+        if let AppError::Invalid { field, .. } = error {
             body["error"]["field"] = json!(field);
         }
         (error.status(), Json(body)).into_response()

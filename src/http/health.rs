@@ -1,9 +1,9 @@
-//! Operations endpoints: `/healthz` (the process is up), `/readyz` (the database answers and
-//! every migration is applied), `/metrics` (Prometheus text).
+//! Operations endpoints: `/healthz` (the process is up) and `/readyz` (the database answers
+//! and every migration is applied). `/metrics` is on its own listener (`http::metrics`).
 
 use axum::{
     extract::State,
-    http::{StatusCode, header},
+    http::StatusCode,
     response::{IntoResponse, Response},
 };
 
@@ -22,18 +22,4 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
         }
     }
-}
-
-pub async fn metrics(State(state): State<AppState>) -> Response {
-    // One count per unfinished state, each answered from its partial index; finished jobs
-    // (kept for days) are counted by fulcrum_jobs_finished_total instead of a table scan.
-    let jobs = crate::jobs::backlog(&state.db, None)
-        .await
-        .map(|counts| counts.into_iter().map(|(state, count)| (state.to_string(), count)).collect())
-        .unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "counting jobs for /metrics");
-            Vec::new()
-        });
-    let body = state.metrics.render(&jobs);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
 }

@@ -70,6 +70,7 @@ pub async fn dashboard(
         assessment_id: filters.assessment.parse().ok(),
         from: day(&filters.from),
         until: day(&filters.until).map(|d| d + chrono::Duration::days(1)),
+        after: None,
     };
     let mut conn = state.db.acquire().await?;
     let invitations = invitations::list(&mut conn, user.org_id, &filter, 200).await?;

@@ -19,6 +19,7 @@ mod invitations;
 mod jobs_page;
 mod layout;
 mod lever_health;
+pub mod metrics;
 pub mod path_id;
 mod report_pdf;
 mod routes;
@@ -33,7 +34,7 @@ use std::{net::SocketAddr, time::Duration};
 
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, Request},
+    extract::{DefaultBodyLimit, MatchedPath, Request},
     http::{HeaderName, HeaderValue, StatusCode, header},
     middleware,
     response::{IntoResponse, Response},
@@ -73,12 +74,20 @@ pub fn router(state: AppState) -> Router {
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-                .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
-                    let id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-                    let path = loggable_path(request.uri().path());
-                    tracing::info_span!("request", method = %request.method(), path = %path, request_id = %id)
-                }))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_request(())
+                        .on_response(log_answer)
+                        .on_body_chunk(())
+                        .on_eos(())
+                        // 5xx answers are in the line above; their causes are logged where
+                        // they happen.
+                        .on_failure(()),
+                )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                // Outside the panic catcher and the time-out, so their answers are JSON too.
+                .layer(middleware::from_fn(api::json_errors))
                 .layer(CatchPanicLayer::custom(|_| {
                     AppError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
                 }))
@@ -113,16 +122,20 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The request path as logs may show it: no query string (OAuth codes and state travel
-/// there), and the secret in webhook URLs and candidate links masked.
-fn loggable_path(path: &str) -> String {
-    for secret_after in ["/webhooks/lever/", "/a/"] {
-        if let Some(rest) = path.strip_prefix(secret_after) {
-            let tail = rest.find('/').map_or("", |i| &rest[i..]);
-            return format!("{secret_after}…{tail}");
-        }
-    }
-    path.to_string()
+/// The span every request runs in: method, route and request id. The route is the pattern
+/// that matched (`/webhooks/lever/{key}`, `/a/{token}`), never the path itself, so webhook
+/// keys, candidate tokens and query strings (OAuth codes) stay out of the logs; a request no
+/// route matched is `unmatched`.
+fn request_span(request: &Request) -> tracing::Span {
+    let id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
+    tracing::info_span!("request", method = %request.method(), route = %route, request_id = %id)
+}
+
+/// One INFO line per request, when its answer is ready (in the request's span).
+fn log_answer<B>(response: &axum::http::Response<B>, latency: Duration, _: &tracing::Span) {
+    let latency_ms = (latency.as_secs_f64() * 1000.0 * 100.0).round() / 100.0;
+    tracing::info!(status = response.status().as_u16(), latency_ms, "answered");
 }
 
 async fn not_found(request: Request) -> Response {
@@ -142,14 +155,4 @@ pub async fn serve(
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn secrets_in_paths_stay_out_of_logs() {
-        assert_eq!(super::loggable_path("/webhooks/lever/abc123"), "/webhooks/lever/…");
-        assert_eq!(super::loggable_path("/a/tok/submit"), "/a/…/submit");
-        assert_eq!(super::loggable_path("/app/invitations"), "/app/invitations");
-    }
 }

@@ -16,7 +16,6 @@ pub fn routes() -> Router<AppState> {
         // Operations
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
         .route("/static/app.css", get(static_files::stylesheet))
         .route("/static/app.js", get(static_files::script))
         .route("/favicon.ico", get(static_files::favicon))

@@ -6,7 +6,7 @@
 //! commit, coalesced across deliveries (`jobs::Wakeup`): a NOTIFY in each delivery's
 //! statement would queue every commit behind one database-wide lock.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Instant};
 
 use axum::{
     Json,
@@ -29,16 +29,17 @@ use crate::{
 pub const MAX_BODY: usize = 256 * 1024;
 
 pub async fn receive(State(state): State<AppState>, Path(key): Path<String>, body: Bytes) -> Response {
+    let started = Instant::now();
     match handle(&state, &key, &body).await {
-        Ok(outcome) => outcome.into_response(&state),
+        Ok(outcome) => outcome.into_response(&state, started),
         Err(e) if crate::db::is_unavailable(&e) => {
             tracing::warn!(error = %e, "webhook delivery refused: database unavailable");
-            state.metrics.webhook("unavailable");
+            state.metrics.webhook("unavailable", started.elapsed());
             answer(StatusCode::SERVICE_UNAVAILABLE, "the database is unavailable; retry later")
         }
         Err(e) => {
             tracing::error!(error = %e, "webhook delivery failed");
-            state.metrics.webhook("error");
+            state.metrics.webhook("error", started.elapsed());
             answer(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
         }
     }
@@ -54,7 +55,7 @@ enum Outcome {
 }
 
 impl Outcome {
-    fn into_response(self, state: &AppState) -> Response {
+    fn into_response(self, state: &AppState, started: Instant) -> Response {
         let (label, status, message) = match self {
             Self::UnknownKey => ("unknown_key", StatusCode::NOT_FOUND, "unknown webhook URL".to_string()),
             Self::Malformed(why) => ("malformed", StatusCode::BAD_REQUEST, why),
@@ -63,7 +64,7 @@ impl Outcome {
             Self::Accepted => ("accepted", StatusCode::OK, "accepted".into()),
             Self::Duplicate => ("duplicate", StatusCode::OK, "already received".into()),
         };
-        state.metrics.webhook(label);
+        state.metrics.webhook(label, started.elapsed());
         answer(status, &message)
     }
 }

@@ -23,7 +23,7 @@ use uuid::Uuid;
 use crate::lever::LeverError;
 
 pub use env::{Env, Handles};
-pub use queue::{FailedJob, backlog, failed_jobs, latest_of_kinds, park_org, resume_org, retry_failed};
+pub use queue::{FailedJob, backlog, failed_jobs, latest_of_kinds, oldest_waiting, park_org, resume_org, retry_failed};
 pub use worker::{Worker, WorkerOptions};
 
 crate::domain::text_enum! {

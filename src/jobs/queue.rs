@@ -126,6 +126,8 @@ pub(super) struct Claimed {
     pub attempts: i32,
     pub lease: Uuid,
     pub org_id: Option<Uuid>,
+    /// When it was due: the claim's `now` minus this is how long it waited.
+    pub run_at: DateTime<Utc>,
 }
 
 /// Claims up to `limit` due jobs of `kinds` for `worker`, round-robin across
@@ -198,7 +200,7 @@ pub(super) async fn claim(
                locked_by = $5,
                started_at = now()
            WHERE id = ANY(ARRAY(SELECT id FROM picked))
-           RETURNING id, kind, payload, attempts, lease AS "lease!", org_id"#,
+           RETURNING id, kind, payload, attempts, lease AS "lease!", org_id, run_at"#,
         now,
         limit,
         per_org,

@@ -228,6 +228,8 @@ impl Worker {
         in_flight: &InFlight,
         done: &mpsc::UnboundedSender<Finished>,
     ) {
+        let waited = (self.env.clock.now() - job.run_at).to_std().unwrap_or_default();
+        self.env.metrics.job_claimed(&job.kind, waited);
         let ctx = JobContext { env: self.env.clone(), job_id: job.id, attempt: job.attempts };
         let registry = self.registry.clone();
         let in_flight_for_task = in_flight.clone();
@@ -235,8 +237,11 @@ impl Worker {
         let (id, lease, kind, attempt, org_id) = (job.id, job.lease, job.kind.clone(), job.attempts, job.org_id);
         // Registered before the task can finish and unregister itself.
         let mut guard = in_flight.lock().expect("in-flight lock poisoned");
+        let metrics = self.env.metrics.clone();
         let task = tokio::spawn(async move {
+            let started = std::time::Instant::now();
             let outcome = run_one(&registry, &kind, ctx, job.payload).await;
+            metrics.job_ran(&kind, started.elapsed());
             in_flight_for_task.lock().expect("in-flight lock poisoned").remove(&lease);
             let outcome = match outcome {
                 Ok(()) => Outcome::Done,

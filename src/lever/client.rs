@@ -3,7 +3,7 @@
 //! for answers that say "not now" (429, and 503 to reads), and typed errors that say
 //! whether a write might have applied.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -60,6 +60,7 @@ impl<'a> Api<'a> {
         body: Option<Body<'_>>,
     ) -> Result<Value, LeverError> {
         let write = method != Method::GET;
+        let endpoint = endpoint(&method, path);
         let mut url = format!("{}{}", self.lever.settings.api_url.trim_end_matches('/'), path);
         // After a redirect the Location carries the query already.
         let mut query = query;
@@ -86,10 +87,12 @@ impl<'a> Api<'a> {
                 }
                 None => {}
             }
+            let sent = Instant::now();
             let response = match request.send().await {
                 Ok(response) => response,
                 Err(e) => {
-                    self.lever.metrics.lever_call(if e.is_timeout() { "timeout" } else { "error" });
+                    let status = if e.is_timeout() { "timeout" } else { "error" };
+                    self.lever.metrics.lever_call(endpoint.clone(), status, sent.elapsed());
                     let connect = e.is_connect();
                     let what = describe(e);
                     // A write may have reached Lever before the connection failed.
@@ -105,7 +108,7 @@ impl<'a> Api<'a> {
                 }
             };
             let status = response.status();
-            self.lever.metrics.lever_call(status.as_str());
+            self.lever.metrics.lever_call(endpoint.clone(), status.as_str().to_string(), sent.elapsed());
             if status.is_redirection() {
                 // Lever routes some accounts (EU) to another host. Followed here rather than
                 // by the HTTP client, which drops the Authorization header across hosts;
@@ -375,6 +378,38 @@ impl<'a> Api<'a> {
     }
 }
 
+/// Path segments that name a Lever resource or action; any other segment is an id.
+const RESOURCE_WORDS: &[&str] = &[
+    "opportunities",
+    "postings",
+    "stages",
+    "notes",
+    "feedback",
+    "feedback_templates",
+    "webhooks",
+    "addTags",
+    "removeTags",
+    "files",
+    "users",
+    "tags",
+    "archive_reasons",
+    "applications",
+];
+
+/// The call's name for metrics: the method and the path with every id replaced by `{id}`,
+/// so that the label has a handful of values (`POST /opportunities/{id}/notes`).
+fn endpoint(method: &Method, path: &str) -> String {
+    let pattern: Vec<&str> = path
+        .split('/')
+        .map(|segment| match segment {
+            "" => "",
+            s if RESOURCE_WORDS.contains(&s) => s,
+            _ => "{id}",
+        })
+        .collect();
+    format!("{method} {}", pattern.join("/"))
+}
+
 /// Percent-encodes one path segment (ids come from webhook bodies).
 fn seg(id: &str) -> String {
     id.bytes()
@@ -424,6 +459,18 @@ mod tests {
     fn path_segments_are_encoded() {
         assert_eq!(seg("abc-123_x.y"), "abc-123_x.y");
         assert_eq!(seg("../x?y"), "..%2Fx%3Fy");
+    }
+
+    #[test]
+    fn endpoints_name_the_path_without_ids() {
+        let id = "250d8f03-738a-4bba-a671-8a3d73477145";
+        assert_eq!(endpoint(&Method::GET, &format!("/opportunities/{id}")), "GET /opportunities/{id}");
+        assert_eq!(
+            endpoint(&Method::POST, &format!("/opportunities/{id}/addTags")),
+            "POST /opportunities/{id}/addTags"
+        );
+        assert_eq!(endpoint(&Method::GET, "/stages"), "GET /stages");
+        assert_eq!(endpoint(&Method::DELETE, &format!("/webhooks/{}", seg("w 1"))), "DELETE /webhooks/{id}");
     }
 
     #[test]

@@ -68,6 +68,13 @@ pub async fn banner(db: &PgPool, org_id: Uuid) -> Result<Option<String>, sqlx::E
     }))
 }
 
+/// How many connections, of all organizations, need an admin to reconnect (for metrics).
+pub async fn needing_reconnect(db: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT count(*) AS "count!" FROM lever_connections WHERE status = 'needs_reconnect'"#)
+        .fetch_one(db)
+        .await
+}
+
 fn context(org_id: Uuid, which: &str) -> String {
     format!("lever-{which}:{org_id}")
 }

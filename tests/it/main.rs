@@ -3,6 +3,7 @@
 
 mod support;
 
+mod api;
 mod assessments;
 mod auth;
 mod cli;
@@ -13,6 +14,7 @@ mod health;
 mod integration_health;
 mod jobs;
 mod limits;
+mod metrics;
 mod pages;
 mod report;
 mod ui;

@@ -5,11 +5,11 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::support::{
-    TestApp,
+    Options, TestApp,
     fake_lever::{delivery, sign},
     lever::{APP_TOKEN, STAGE_TOKEN},
     org::TestOrg,
-    spawn_app,
+    spawn_with,
 };
 
 fn now_ms() -> i64 {
@@ -38,7 +38,7 @@ async fn counts(app: &TestApp, org: &TestOrg) -> (i64, i64, i64) {
 }
 
 async fn ready() -> (TestApp, TestOrg) {
-    let app = spawn_app().await;
+    let app = spawn_with(Options { metrics: true, ..Options::default() }).await;
     let org = app.connected_org("Acme", "acct-1").await;
     (app, org)
 }
@@ -51,7 +51,7 @@ async fn a_valid_delivery_is_stored_with_its_job_before_the_200() {
     // Committed before the answer: visible the moment the response arrives.
     assert_eq!(counts(&app, &org).await, (1, 0, 1));
     app.settle().await;
-    let metrics = app.http().get(format!("{}/metrics", app.url)).send().await.unwrap().text().await.unwrap();
+    let metrics = app.scrape_metrics().await;
     assert!(metrics.contains("fulcrum_webhooks_total{outcome=\"accepted\"} 1"), "{metrics}");
     assert!(metrics.contains("fulcrum_lever_calls_total{status=\"200\"}"), "{metrics}");
 }

@@ -3,17 +3,19 @@
 //! candidate pages never show them).
 
 use axum::{
-    Json, Router,
+    Json,
     extract::State,
     http::{StatusCode, header},
     response::{IntoResponse, Response},
-    routing::get,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{ApiClient, ApiJson};
+use super::{
+    ApiClient, ApiJson, ApiQuery,
+    page::{Cursor, PageQuery, next_cursor},
+};
 use crate::{
     db::assessments::{self, Assessment},
     domain::{
@@ -25,10 +27,6 @@ use crate::{
     http::path_id::PathId,
 };
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/assessments", get(list).post(create)).route("/assessments/{id}", get(show).patch(update))
-}
-
 /// The two tags that select the assessment when put on a Lever posting or opportunity.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -38,7 +36,7 @@ struct Tags {
 }
 
 #[derive(Serialize)]
-struct AssessmentJson {
+pub(super) struct AssessmentJson {
     id: Uuid,
     name: String,
     code: String,
@@ -77,7 +75,7 @@ impl AssessmentJson {
 /// fields may be sent back as they were read, so a client can return an edited copy.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Body {
+pub(super) struct Body {
     name: Option<String>,
     pass_mark: Option<i64>,
     time_limit_minutes: Option<i64>,
@@ -135,15 +133,32 @@ fn first_problem(errors: Vec<FieldError>) -> AppError {
     }
 }
 
-/// Lists come as `{"data": [...]}`, like every list in the API.
-async fn list(State(state): State<AppState>, client: ApiClient) -> ApiResult<Json<serde_json::Value>> {
+/// Lists come as `{"data": [...], "next_cursor": ...}`, like every list in the API: by
+/// name, a page at a time.
+pub(super) async fn list(
+    State(state): State<AppState>,
+    client: ApiClient,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let page = query.parse()?;
+    let after = match &page.after {
+        None => None,
+        Some(Cursor::Assessment(name_key)) => Some(name_key.as_str()),
+        Some(_) => return Err(AppError::invalid("cursor", "that cursor belongs to another list").into()),
+    };
     let mut conn = state.db.acquire().await?;
-    let all = assessments::list(&mut conn, client.org_id).await?;
-    let data: Vec<AssessmentJson> = all.into_iter().map(|a| AssessmentJson::new(&state.settings.brand, a)).collect();
-    Ok(Json(serde_json::json!({ "data": data })))
+    let mut rows = assessments::page(&mut conn, client.org_id, after, page.limit + 1).await?;
+    let next_cursor = next_cursor(&mut rows, page.limit, |(name_key, _)| Cursor::Assessment(name_key.clone()));
+    let data: Vec<AssessmentJson> =
+        rows.into_iter().map(|(_, a)| AssessmentJson::new(&state.settings.brand, a)).collect();
+    Ok(Json(serde_json::json!({ "data": data, "next_cursor": next_cursor })))
 }
 
-async fn create(State(state): State<AppState>, client: ApiClient, ApiJson(body): ApiJson<Body>) -> ApiResult<Response> {
+pub(super) async fn create(
+    State(state): State<AppState>,
+    client: ApiClient,
+    ApiJson(body): ApiJson<Body>,
+) -> ApiResult<Response> {
     body.check_read_only(None)?;
     let valid = ValidAssessment::from_input(body.into_input()).map_err(first_problem)?;
     let mut conn = state.db.acquire().await?;
@@ -153,7 +168,7 @@ async fn create(State(state): State<AppState>, client: ApiClient, ApiJson(body):
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], body).into_response())
 }
 
-async fn show(
+pub(super) async fn show(
     State(state): State<AppState>,
     client: ApiClient,
     PathId(id): PathId<Uuid>,
@@ -164,7 +179,7 @@ async fn show(
 }
 
 /// Changes the fields given and keeps the others.
-async fn update(
+pub(super) async fn update(
     State(state): State<AppState>,
     client: ApiClient,
     PathId(id): PathId<Uuid>,

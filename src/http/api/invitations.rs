@@ -2,16 +2,16 @@
 //! that a candidate started and what they scored. A result is idempotent: the same one
 //! again is a no-op, a different one a 409.
 
-use axum::{
-    Json,
-    extract::{Query, State},
-};
+use axum::{Json, extract::State};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{ApiClient, ApiJson};
+use super::{
+    ApiClient, ApiJson, ApiQuery,
+    page::{Cursor, PageQuery, next_cursor},
+};
 use crate::{
     http::AppState,
     http::error::{ApiResult, AppError},
@@ -69,13 +69,22 @@ impl InvitationJson {
 pub struct Filters {
     status: Option<String>,
     opportunity_id: Option<String>,
+    #[serde(flatten)]
+    page: PageQuery,
 }
 
+/// Newest first, a page at a time.
 pub async fn list(
     State(state): State<AppState>,
     client: ApiClient,
-    Query(filters): Query<Filters>,
+    ApiQuery(filters): ApiQuery<Filters>,
 ) -> ApiResult<Json<Value>> {
+    let page = filters.page.parse()?;
+    let after = match page.after {
+        None => None,
+        Some(Cursor::Invitation(at, id)) => Some((at, id)),
+        Some(_) => return Err(AppError::invalid("cursor", "that cursor belongs to another list").into()),
+    };
     let status = match filters.status.as_deref().map(str::parse::<InvitationStatus>) {
         None => None,
         Some(Ok(status)) => Some(status),
@@ -87,10 +96,11 @@ pub async fn list(
     };
     let mut conn = state.db.acquire().await?;
     let filter =
-        invitations::Filter { status, opportunity_id: filters.opportunity_id.as_deref(), ..Default::default() };
-    let rows = invitations::list(&mut conn, client.org_id, &filter, 500).await?;
+        invitations::Filter { status, opportunity_id: filters.opportunity_id.as_deref(), after, ..Default::default() };
+    let mut rows = invitations::list(&mut conn, client.org_id, &filter, page.limit + 1).await?;
+    let next_cursor = next_cursor(&mut rows, page.limit, |i| Cursor::Invitation(i.created_at, i.id));
     let data: Vec<InvitationJson> = rows.into_iter().map(|i| InvitationJson::new(&state, i)).collect();
-    Ok(Json(json!({ "data": data })))
+    Ok(Json(json!({ "data": data, "next_cursor": next_cursor })))
 }
 
 async fn find(state: &AppState, client: &ApiClient, id: Uuid) -> ApiResult<Invitation> {

@@ -1,17 +1,21 @@
 //! The REST API under `/api/v1`: JSON in and out, authenticated with an organization's API
-//! key (`Authorization: Bearer …`), errors as `{"error": {"code", "message"}}`.
+//! key (`Authorization: Bearer …`), errors as `{"error": {"code", "message"}}` whatever
+//! their status ([`json_errors`]), lists paged with a cursor (`page`). `openapi.json`
+//! describes every route in [`ROUTES`]; the tests hold the two to each other.
 
 mod assessments;
 mod integrations;
 mod invitations;
+mod page;
 
 use axum::{
     Json, Router,
-    body::Bytes,
-    extract::{FromRequest, FromRequestParts, Request, State},
-    http::{StatusCode, header, request::Parts},
+    body::{Body, Bytes},
+    extract::{FromRequest, FromRequestParts, Query, Request, State},
+    http::{HeaderMap, StatusCode, header, request::Parts},
+    middleware::Next,
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{MethodRouter, get, post},
 };
 use serde::de::DeserializeOwned;
 use serde_json::{Value, error::Category, json};
@@ -23,37 +27,101 @@ use super::{
 };
 use crate::{crypto, http::AppState, throttle};
 
+/// Every path of the API, relative to `/api/v1`. The router is built from this list, so
+/// it is the whole API: the tests ask each path which methods it takes (its 405's `Allow`)
+/// and compare the answer with `openapi.json`.
+pub const ROUTES: &[&str] = &[
+    "/openapi.json",
+    "/organization",
+    "/integrations/lever",
+    "/integrations/lever/health",
+    "/invitations",
+    "/invitations/{id}",
+    "/invitations/{id}/start",
+    "/invitations/{id}/result",
+    "/assessments",
+    "/assessments/{id}",
+];
+
+fn handlers(path: &str) -> MethodRouter<AppState> {
+    match path {
+        "/openapi.json" => get(openapi),
+        "/organization" => get(organization),
+        "/integrations/lever" => get(integrations::get).put(integrations::put),
+        "/integrations/lever/health" => get(super::lever_health::api),
+        "/invitations" => get(invitations::list),
+        "/invitations/{id}" => get(invitations::get),
+        "/invitations/{id}/start" => post(invitations::start),
+        "/invitations/{id}/result" => post(invitations::result),
+        "/assessments" => get(assessments::list).post(assessments::create),
+        "/assessments/{id}" => get(assessments::show).patch(assessments::update),
+        other => unreachable!("{other} is in ROUTES without handlers"),
+    }
+}
+
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/openapi.json", get(openapi))
-        .route("/organization", get(organization))
-        .route("/integrations/lever", get(integrations::get).put(integrations::put))
-        .route("/integrations/lever/health", get(super::lever_health::api))
-        .route("/invitations", get(invitations::list))
-        .route("/invitations/{id}", get(invitations::get))
-        .route("/invitations/{id}/start", post(invitations::start))
-        .route("/invitations/{id}/result", post(invitations::result))
-        .merge(assessments::routes())
+    ROUTES.iter().fold(Router::new(), |router, path| router.route(path, handlers(path)))
+}
+
+/// Gives every error answer under `/api/` the API's JSON shape, whatever made it: the
+/// router (405, keeping its `Allow` header), a body limit (413), the time-out (503), a
+/// panic (500). Handlers' own errors are JSON already and pass through.
+pub async fn json_errors(request: Request, next: Next) -> Response {
+    if !request.uri().path().starts_with("/api/") {
+        return next.run(request).await;
+    }
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) || is_json(response.headers()) {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    let (json_parts, body) = ApiError::for_status(status).into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    if let Some(content_type) = json_parts.headers.get(header::CONTENT_TYPE) {
+        parts.headers.insert(header::CONTENT_TYPE, content_type.clone());
+    }
+    Response::from_parts(parts, Body::new(body))
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim() == "application/json" || mime.trim().ends_with("+json"))
+}
+
+/// A query string whose problems come back in the API's error shape (400 naming what does
+/// not fit) rather than axum's plain text.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(Self(value)),
+            Err(e) => Err(AppError::BadRequest(format!("The query string does not fit: {}.", e.body_text())).into()),
+        }
+    }
 }
 
 /// A JSON object body whose problems come back in the API's error shape rather than axum's
-/// plain text, as 400: malformed JSON, or JSON of the wrong shape (a wrong type, an unknown
-/// field), naming the field's path when serde knows it. Checking values is the handler's
-/// job (422 with the field).
+/// plain text: 415 when it is not sent as JSON, 400 for malformed JSON or JSON of the wrong
+/// shape (a wrong type, an unknown field), naming the field's path when serde knows it.
+/// Checking values is the handler's job (422 with the field).
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let is_json = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|mime| mime.trim() == "application/json" || mime.trim().ends_with("+json"));
-        if !is_json {
-            return Err(AppError::BadRequest("Send the body as JSON (Content-Type: application/json).".into()).into());
+        if !is_json(request.headers()) {
+            return Err(AppError::UnsupportedMediaType(
+                "Send the body as JSON (Content-Type: application/json).".into(),
+            )
+            .into());
         }
         let body = Bytes::from_request(request, state).await.map_err(|e| match e.status() {
             StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,

@@ -149,3 +149,17 @@ pub async fn latest_of_kinds(
     .await?;
     Ok(row.map(|r| (r.kind, r.state, r.last_error)))
 }
+
+/// For each kind with a job due by `now` and waiting for a worker, when the oldest of them
+/// was due. Read from the index of queued jobs, so the cost follows the backlog of due work.
+pub async fn oldest_waiting(db: &PgPool, now: DateTime<Utc>) -> sqlx::Result<Vec<(String, DateTime<Utc>)>> {
+    let rows = sqlx::query!(
+        r#"SELECT kind, min(run_at) AS "due!" FROM jobs
+           WHERE state = 'queued' AND run_at <= $1
+           GROUP BY kind"#,
+        now,
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.kind, r.due)).collect())
+}

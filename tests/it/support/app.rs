@@ -28,6 +28,8 @@ use super::{
 
 pub struct TestApp {
     pub url: String,
+    /// The metrics listener's base URL, when [`Options::metrics`] asked for one.
+    pub metrics_url: Option<String>,
     pub addr: SocketAddr,
     pub state: App,
     pub db: PgPool,
@@ -66,6 +68,8 @@ pub struct Options {
     /// The maintenance URL of a PostgreSQL server the test owns (to crash it, say); the
     /// shared test server when `None`.
     pub database_server: Option<String>,
+    /// Start the metrics listener (`FULCRUM_METRICS_BIND`) on a port of its own.
+    pub metrics: bool,
 }
 
 impl Default for Options {
@@ -77,6 +81,7 @@ impl Default for Options {
             extra_env: Vec::new(),
             host: Ipv4Addr::LOCALHOST,
             database_server: None,
+            metrics: false,
         }
     }
 }
@@ -136,8 +141,18 @@ pub async fn spawn_with(options: Options) -> TestApp {
         let (state, shutdown) = (state.clone(), shutdown.clone());
         async move { fulcrum::http::serve(state.web(), listener, shutdown).await.expect("server failed") }
     });
+    let metrics_url = if options.metrics {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let metrics_url = format!("http://{}", listener.local_addr().unwrap());
+        let (endpoint, shutdown) = (state.metrics_endpoint(), shutdown.clone());
+        tokio::spawn(async move { fulcrum::http::metrics::serve(endpoint, listener, shutdown).await.unwrap() });
+        Some(metrics_url)
+    } else {
+        None
+    };
     let mut app = TestApp {
         url,
+        metrics_url,
         addr,
         state,
         db,
@@ -206,6 +221,15 @@ impl TestApp {
             worker.stop.cancel();
             let _ = worker.handle.await;
         }
+    }
+
+    /// The metrics listener's `/metrics` text (the app must be spawned with
+    /// [`Options::metrics`]).
+    pub async fn scrape_metrics(&self) -> String {
+        let base = self.metrics_url.as_deref().expect("spawned with Options { metrics: true, .. }");
+        let response = self.http().get(format!("{base}/metrics")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.text().await.unwrap()
     }
 
     /// The test leaves failed jobs on purpose: they do not fail it on drop.

@@ -11,6 +11,7 @@ pub mod db;
 pub mod fake_lever;
 pub mod leftovers;
 pub mod lever;
+pub mod openapi;
 pub mod org;
 pub mod pdf;
 pub mod smtp;

@@ -1,6 +1,7 @@
 //! Organizations and people for tests, made the way `fulcrum org create` makes them.
 
 use fulcrum::{domain::email::EmailAddress, orgs};
+use reqwest::Method;
 use uuid::Uuid;
 
 use super::{TestApp, browser::Browser};
@@ -59,32 +60,42 @@ pub struct ApiClient {
     pub http: reqwest::Client,
 }
 
+/// Every answer is checked against `openapi.json` (see `support::openapi`).
 impl ApiClient {
     pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
-        let response = self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.key).send().await.unwrap();
-        Self::read(response).await
+        self.exchange(self.request(Method::GET, path), Method::GET, path).await
     }
 
-    pub async fn send(&self, method: reqwest::Method, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
-        let response = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.key)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        Self::read(response).await
+    pub async fn send(&self, method: Method, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.exchange(self.request(method.clone(), path).json(&body), method, path).await
     }
 
     pub async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
-        self.send(reqwest::Method::POST, path, body).await
+        self.send(Method::POST, path, body).await
     }
 
-    async fn read(response: reqwest::Response) -> (u16, serde_json::Value) {
+    /// A request with the key, for a test to shape further (headers, raw bodies) and send
+    /// with [`Self::exchange`].
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.key)
+    }
+
+    /// Sends `request` (for `method` and `path`, relative to `/api/v1`) and reads the JSON
+    /// answer, which must be one `openapi.json` documents.
+    pub async fn exchange(
+        &self,
+        request: reqwest::RequestBuilder,
+        method: Method,
+        path: &str,
+    ) -> (u16, serde_json::Value) {
+        let response = request.send().await.unwrap();
         let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
         let text = response.text().await.unwrap();
+        assert!(content_type.starts_with("application/json"), "{method} {path}: {status} as {content_type:?}: {text}");
         let json = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+        super::openapi::check(&method, path, status, &headers, &json);
         (status, json)
     }
 }

@@ -88,14 +88,15 @@ pub(super) async fn deliver(env: &Env, message: &Message<'_>, rendered: &Rendere
         text: rendered.text.clone(),
         html: rendered.html.clone(),
     };
+    let started = std::time::Instant::now();
     match env.mailer.send(&env.settings.email.from, &email).await {
         Ok(()) => {
-            env.metrics.email("sent");
+            env.metrics.email("sent", started.elapsed());
             record(env, id, "sent", None).await?;
             Ok(())
         }
         Err(e) => {
-            env.metrics.email("failed");
+            env.metrics.email("failed", started.elapsed());
             record(env, id, "failed", Some(e.to_string())).await?;
             Err(Undelivered::Mail(e))
         }
