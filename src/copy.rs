@@ -86,6 +86,50 @@ pub struct ResultReady<'a> {
     pub score: i32,
 }
 
+/// An email about someone's account: a subject, the label of the button that carries its
+/// link, and the text leading up to the link. Each comes from a block of the same copy
+/// template (`subject`, `button`, `body`).
+pub struct Mail {
+    pub subject: String,
+    pub button: String,
+    pub text: String,
+}
+
+/// Renders the three blocks of an account email's copy; the subject and button stay on one
+/// line whatever the values hold.
+macro_rules! account_mail {
+    ($($name:ident),+) => {$(
+        impl $name<'_> {
+            pub fn mail(&self) -> Mail {
+                let line = |text: String| text.replace(['\r', '\n'], " ").trim().to_string();
+                Mail {
+                    subject: line(text(&self.as_subject())),
+                    button: line(text(&self.as_button())),
+                    text: text(&self.as_body()).trim().to_string(),
+                }
+            }
+        }
+    )+};
+}
+
+/// To a new admin: confirm the address to start using the organization.
+#[derive(Template)]
+#[template(path = "copy/confirm_email.txt", escape = "none", blocks = ["subject", "button", "body"])]
+pub struct ConfirmEmail<'a> {
+    pub brand: &'a str,
+    pub organization: &'a str,
+    pub deadline: &'a str,
+}
+
+/// To an address that already has an account, when someone tried to sign up with it.
+#[derive(Template)]
+#[template(path = "copy/signup_attempt.txt", escape = "none", blocks = ["subject", "button", "body"])]
+pub struct SignupAttempt<'a> {
+    pub brand: &'a str,
+}
+
+account_mail!(ConfirmEmail, SignupAttempt);
+
 #[derive(Template)]
 #[template(path = "copy/invite_refused_why.txt", escape = "none")]
 struct InviteRefusedWhy<'a> {
@@ -236,6 +280,19 @@ mod tests {
         let taken = explain("Fulcrum", &Problem::AlreadyInvited(vec![done]));
         assert_eq!(taken.why, "The candidate has already taken Frontend (completed 2026-01-03).");
         assert!(taken.fix.starts_with("Nothing to do: a candidate takes each assessment once"));
+    }
+
+    #[test]
+    fn account_emails_keep_subject_and_button_on_one_line() {
+        let confirm = ConfirmEmail { brand: "Ful\r\ncrum", organization: "Acme", deadline: "soon" }.mail();
+        assert_eq!(confirm.subject, "Confirm your email address for Ful  crum");
+        assert_eq!(confirm.button, "Confirm my address");
+        assert!(
+            confirm.text.starts_with("Someone, most likely you, created the organization \"Acme\""),
+            "{}",
+            confirm.text
+        );
+        assert!(confirm.text.ends_with("It works once:") && !confirm.text.contains("{%"), "{}", confirm.text);
     }
 
     #[test]

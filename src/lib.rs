@@ -4,6 +4,8 @@
 //! job in one transaction → a worker → the Lever client. Start reading at `app` (how the
 //! process runs), then `http::routes` (every URL), then `jobs` (the queue).
 
+/// Links emailed about accounts (confirm an address, reset a password, join a team).
+pub mod accounts;
 pub mod app;
 /// Exponential backoff with jitter, for every retry.
 pub mod backoff;

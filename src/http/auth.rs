@@ -1,5 +1,5 @@
-//! `/signup`, `/login`, `/logout`: plain HTML forms with CSRF protection, Argon2id
-//! passwords, and failed sign-ins counted per address and per client.
+//! `/login`, `/logout`: plain HTML forms with CSRF protection, Argon2id passwords, and
+//! failed sign-ins counted per address and per client. Signing up is in `signup`.
 
 use std::net::SocketAddr;
 
@@ -19,7 +19,6 @@ use super::{
     session::{self, MaybeUser},
 };
 use crate::{
-    domain::email::EmailAddress,
     http::AppState,
     orgs::{self, NewUserError},
 };
@@ -32,15 +31,6 @@ struct LoginPage {
     error: Option<String>,
     /// The page to return to after signing in.
     next: String,
-}
-
-#[derive(Template)]
-#[template(path = "signup.html")]
-struct SignupPage {
-    chrome: Chrome,
-    organization: String,
-    email: String,
-    error: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -76,16 +66,6 @@ pub fn sign_in_url(next: Option<&str>) -> String {
         Some(next) => format!("/login?{}", serde_html_form::to_string([("next", next)]).unwrap_or_default()),
         None => "/login".into(),
     }
-}
-
-#[derive(Deserialize)]
-pub struct SignupForm {
-    #[serde(default)]
-    organization: String,
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    password: String,
 }
 
 /// The client's address, for counting failed sign-ins.
@@ -124,10 +104,13 @@ pub async fn login(
         let message = "Too many failed sign-ins. Wait a few minutes and try again.";
         return refuse(&state, &csrf, &form, StatusCode::TOO_MANY_REQUESTS, message).await;
     }
-    let user =
-        sqlx::query!("SELECT id, org_id, password_hash FROM users WHERE lower(email) = lower($1)", form.email.trim())
-            .fetch_optional(&state.db)
-            .await?;
+    let user = sqlx::query!(
+        r#"SELECT id, org_id, password_hash, email_verified_at IS NOT NULL AS "confirmed!"
+           FROM users WHERE lower(email) = lower($1)"#,
+        form.email.trim()
+    )
+    .fetch_optional(&state.db)
+    .await?;
     let password = form.password.clone();
     let hash = user.as_ref().map_or_else(|| orgs::dummy_hash().to_string(), |u| u.password_hash.clone());
     let verified = tokio::task::spawn_blocking(move || orgs::verify_password(&password, &hash))
@@ -140,6 +123,9 @@ pub async fn login(
         let message = "That email and password do not match an account.";
         return refuse(&state, &csrf, &form, StatusCode::UNAUTHORIZED, message).await;
     };
+    if !user.confirmed {
+        return super::signup::unconfirmed(&state, &csrf, form.email.trim()).await;
+    }
     signed_in(&state, user.id, user.org_id, local_path(&form.next).unwrap_or("/app")).await
 }
 
@@ -177,7 +163,12 @@ async fn too_many_failures(state: &AppState, email: &str, ip: &str) -> Result<bo
     Ok(counts.by_email >= server.login_max_failures || counts.by_ip >= server.login_max_failures_per_ip)
 }
 
-async fn signed_in(state: &AppState, user_id: uuid::Uuid, org_id: uuid::Uuid, next: &str) -> AppResult<Response> {
+pub(super) async fn signed_in(
+    state: &AppState,
+    user_id: uuid::Uuid,
+    org_id: uuid::Uuid,
+    next: &str,
+) -> AppResult<Response> {
     let days = state.settings.server.session_days;
     let token = session::start(&state.db, user_id, org_id, days).await?;
     let cookie = cookies::set(cookies::SESSION, &token, days * 86_400, "Lax", state.settings.secure_cookies());
@@ -198,38 +189,6 @@ pub async fn logout(
         .into_response())
 }
 
-pub async fn signup_page(
-    State(state): State<AppState>,
-    MaybeUser(user): MaybeUser,
-    csrf: CsrfToken,
-) -> AppResult<Response> {
-    if user.is_some() {
-        return Ok(Redirect::to("/app").into_response());
-    }
-    let chrome = Chrome::new(&state, None, &csrf, "signup").await?;
-    render(&SignupPage { chrome, organization: String::new(), email: String::new(), error: None })
-}
-
-pub async fn signup(
-    State(state): State<AppState>,
-    csrf: CsrfToken,
-    CsrfForm(form): CsrfForm<SignupForm>,
-) -> AppResult<Response> {
-    let error = match create_org(&state, &form).await {
-        Ok(created) => return signed_in(&state, created.admin_user_id, created.org_id, "/app").await,
-        Err(e) => e,
-    };
-    let (status, message) = refusal(error)?;
-    let chrome = Chrome::new(&state, None, &csrf, "signup").await?;
-    let page = SignupPage {
-        chrome,
-        organization: form.organization.trim().to_string(),
-        email: form.email.trim().to_string(),
-        error: Some(message),
-    };
-    Ok((status, render(&page)?).into_response())
-}
-
 /// What to tell the person whose new user was refused; failures that are not theirs
 /// become errors.
 pub fn refusal(error: NewUserError) -> Result<(StatusCode, String), AppError> {
@@ -239,20 +198,6 @@ pub fn refusal(error: NewUserError) -> Result<(StatusCode, String), AppError> {
         taken @ NewUserError::EmailTaken => Ok((StatusCode::CONFLICT, capitalise(&taken.to_string()))),
         NewUserError::Invalid(why) => Ok((StatusCode::UNPROCESSABLE_ENTITY, capitalise(why))),
     }
-}
-
-async fn create_org(state: &AppState, form: &SignupForm) -> Result<orgs::CreatedOrg, NewUserError> {
-    orgs::check_org_name(&form.organization)?;
-    let email = EmailAddress::parse(&form.email).map_err(NewUserError::Invalid)?;
-    orgs::check_password(&form.password)?;
-    let password = form.password.clone();
-    let hash =
-        tokio::task::spawn_blocking(move || orgs::hash_password(&password)).await.map_err(anyhow::Error::new)??;
-    let mut tx = state.db.begin().await?;
-    let created = orgs::create_org(&mut tx, &form.organization, &email, &hash).await?;
-    tx.commit().await?;
-    tracing::info!(org_id = %created.org_id, "organization created");
-    Ok(created)
 }
 
 pub fn capitalise(text: &str) -> String {

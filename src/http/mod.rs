@@ -17,9 +17,11 @@ mod integrations;
 mod invitations;
 mod jobs_page;
 mod layout;
+mod links;
 pub mod path_id;
 mod routes;
 pub mod session;
+mod signup;
 mod state;
 mod static_files;
 mod team;
@@ -99,9 +101,9 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The request path as logs may show it: no query string (OAuth codes and state travel
-/// there), and the secret in webhook URLs and candidate links masked.
+/// there), and the secret in webhook URLs, candidate links and account links masked.
 fn loggable_path(path: &str) -> String {
-    for secret_after in ["/webhooks/lever/", "/a/"] {
+    for secret_after in ["/webhooks/lever/", "/a/", "/signup/verify/"] {
         if let Some(rest) = path.strip_prefix(secret_after) {
             let tail = rest.find('/').map_or("", |i| &rest[i..]);
             return format!("{secret_after}…{tail}");
@@ -135,6 +137,7 @@ mod tests {
     fn secrets_in_paths_stay_out_of_logs() {
         assert_eq!(super::loggable_path("/webhooks/lever/abc123"), "/webhooks/lever/…");
         assert_eq!(super::loggable_path("/a/tok/submit"), "/a/…/submit");
+        assert_eq!(super::loggable_path("/signup/verify/tok"), "/signup/verify/…");
         assert_eq!(super::loggable_path("/app/invitations"), "/app/invitations");
     }
 }

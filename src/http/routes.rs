@@ -7,7 +7,7 @@ use axum::{
 
 use super::{
     api, app_pages, assessments, auth, candidate, deliveries, email_settings, health, integrations, invitations,
-    jobs_page, static_files, team, webhooks,
+    jobs_page, signup, static_files, team, webhooks,
 };
 use crate::http::AppState;
 
@@ -22,7 +22,9 @@ pub fn routes() -> Router<AppState> {
         .route("/favicon.ico", get(static_files::favicon))
         // Signing in
         .route("/", get(app_pages::home))
-        .route("/signup", get(auth::signup_page).post(auth::signup))
+        .route("/signup", get(signup::page).post(signup::signup))
+        .route("/signup/verify/{token}", get(signup::verify))
+        .route("/signup/resend", post(signup::resend))
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
         // The web app

@@ -22,7 +22,7 @@ use crate::{
     domain::email::EmailAddress,
     http::AppState,
     http::path_id::PathId,
-    orgs::{self, NewUserError, Role},
+    orgs::{self, NewUser, NewUserError, Role, Verification},
 };
 
 pub struct Member {
@@ -130,7 +130,9 @@ async fn add(state: &AppState, admin: &AdminUser, form: &AddMemberForm) -> Resul
     let hash =
         tokio::task::spawn_blocking(move || orgs::hash_password(&password)).await.map_err(anyhow::Error::new)??;
     let mut conn = state.db.acquire().await?;
-    orgs::create_user(&mut conn, admin.0.org_id, &email, &form.name, &hash, role).await?;
+    let user =
+        NewUser { email: &email, name: &form.name, password_hash: &hash, role, verification: Verification::Verified };
+    orgs::create_user(&mut conn, admin.0.org_id, &user).await?;
     Ok(email.into_string())
 }
 

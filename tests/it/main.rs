@@ -3,6 +3,7 @@
 
 mod support;
 
+mod accounts;
 mod assessments;
 mod auth;
 mod cli;

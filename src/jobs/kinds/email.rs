@@ -16,7 +16,7 @@ use crate::{
     jobs::Env,
     jobs::{
         self, Job, JobContext, JobError,
-        kinds::{Subject, error_note::ErrorNote, follow_up},
+        kinds::{Subject, account_email, error_note::ErrorNote, follow_up},
     },
 };
 
@@ -33,6 +33,10 @@ pub enum SendEmail {
     ReconnectNeeded { org_id: Uuid },
     /// To admins: the Lever connection reaches its one-year limit soon.
     ExpiryWarning { org_id: Uuid },
+    /// To a new admin: the link that confirms their address.
+    ConfirmEmail { link_id: Uuid },
+    /// To an address that already has an account, when someone tried to sign up with it.
+    SignupAttempt { user_id: Uuid },
 }
 
 impl Job for SendEmail {
@@ -46,6 +50,8 @@ impl Job for SendEmail {
             Self::ResultReady { invitation_id } => format!("email:result:{invitation_id}"),
             Self::ReconnectNeeded { org_id } => format!("email:reconnect:{org_id}"),
             Self::ExpiryWarning { org_id } => format!("email:expiry:{org_id}"),
+            Self::ConfirmEmail { link_id } => format!("email:link:{link_id}"),
+            Self::SignupAttempt { user_id } => format!("email:signup-attempt:{user_id}"),
         })
     }
 
@@ -63,6 +69,8 @@ impl Job for SendEmail {
                 let text = copy::text(&copy::ExpiryNotice);
                 to_admins(env, org_id, "notice:expiry", "Reconnect Lever before its access expires", &text).await
             }
+            Self::ConfirmEmail { link_id } => account_email::link(env, link_id).await,
+            Self::SignupAttempt { user_id } => account_email::signup_attempt(env, user_id).await,
         }
     }
 }
@@ -245,7 +253,7 @@ async fn to_admins(env: &Env, org_id: Uuid, kind: &str, subject: &str, text: &st
 }
 
 /// Sends one message unless this recipient already got it, and records the attempt.
-async fn deliver(
+pub(super) async fn deliver(
     env: &Env,
     org_id: Uuid,
     invitation_id: Option<Uuid>,
@@ -303,7 +311,7 @@ async fn deliver(
     }
 }
 
-fn into_job_error(e: MailError) -> JobError {
+pub(super) fn into_job_error(e: MailError) -> JobError {
     match e {
         MailError::Transient(_) => JobError::Retry(e.into()),
         MailError::Permanent(_) => JobError::Fail(e.into()),

@@ -57,11 +57,19 @@ pub struct Options {
     pub lever_configured: bool,
     pub lease: Duration,
     pub extra_env: Vec<(String, String)>,
+    /// No `SMTP_URL`: mail is written to the outbox folder, as in development.
+    pub mail_to_outbox: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { worker: true, lever_configured: true, lease: Duration::from_secs(30), extra_env: Vec::new() }
+        Self {
+            worker: true,
+            lever_configured: true,
+            lease: Duration::from_secs(30),
+            extra_env: Vec::new(),
+            mail_to_outbox: false,
+        }
     }
 }
 
@@ -100,6 +108,9 @@ pub async fn spawn_with(options: Options) -> TestApp {
         ("FULCRUM__JOBS__POLL_INTERVAL_MS", "200".to_string()),
         ("FULCRUM__LEVER__REQUEST_TIMEOUT_MS", "3000".to_string()),
     ];
+    if options.mail_to_outbox {
+        env.retain(|(key, _)| *key != "SMTP_URL");
+    }
     if options.lever_configured {
         env.push(("LEVER_CLIENT_ID", super::fake_lever::CLIENT_ID.to_string()));
         env.push(("LEVER_CLIENT_SECRET", super::fake_lever::CLIENT_SECRET.to_string()));

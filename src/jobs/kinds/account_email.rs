@@ -1,0 +1,61 @@
+//! The emails about someone's account, sent by [`super::email::SendEmail`]: a link to
+//! confirm an address, and the notice to an address that someone tried to sign up with
+//! although it already has an account.
+
+use uuid::Uuid;
+
+use super::email::{deliver, into_job_error};
+use crate::{
+    accounts::{self, Purpose},
+    copy,
+    email::templates::{self, Branding},
+    jobs::{Env, JobError},
+};
+
+/// Emails the link `link_id`, unless it was used, replaced, expired or already sent.
+pub(super) async fn link(env: &Env, link_id: Uuid) -> Result<(), JobError> {
+    let mut conn = env.db.acquire().await?;
+    let Some(unsent) = accounts::unsent(&mut conn, link_id, env.clock.now()).await? else { return Ok(()) };
+    // A secret sealed under a key Fulcrum no longer holds cannot be sent, however often tried.
+    let url = unsent.url(&env.cipher, env.settings.public_url()).map_err(|e| JobError::Fail(e.into()))?;
+    let brand = &env.settings.brand;
+    let deadline = templates::format_deadline(unsent.link.expires_at);
+    let (org_id, to, kind, mail) = match (unsent.link.purpose, unsent.link.user_id, unsent.link.invite_id) {
+        (Purpose::VerifyEmail, Some(user_id), _) => {
+            let Some(user) = user(env, user_id).await? else { return Ok(()) };
+            let copy = copy::ConfirmEmail { brand, organization: &user.organization, deadline: &deadline };
+            (user.org_id, user.email, "confirm_email", copy.mail())
+        }
+        (purpose, ..) => return Err(JobError::Fail(anyhow::anyhow!("a {purpose} link without its owner"))),
+    };
+    let rendered = templates::notice(&mail.subject, &mail.text, Some((&url, &mail.button)), &Branding::default());
+    deliver(env, org_id, None, kind, &to, &rendered).await.map_err(into_job_error)?;
+    accounts::mark_sent(&mut conn, link_id).await?;
+    Ok(())
+}
+
+/// Tells the account with this address that someone tried to sign up with it.
+pub(super) async fn signup_attempt(env: &Env, user_id: Uuid) -> Result<(), JobError> {
+    let Some(user) = user(env, user_id).await? else { return Ok(()) };
+    let mail = copy::SignupAttempt { brand: &env.settings.brand }.mail();
+    let login_url = format!("{}/login", env.settings.public_url());
+    let rendered = templates::notice(&mail.subject, &mail.text, Some((&login_url, &mail.button)), &Branding::default());
+    deliver(env, user.org_id, None, "signup_attempt", &user.email, &rendered).await.map_err(into_job_error)
+}
+
+struct User {
+    org_id: Uuid,
+    email: String,
+    organization: String,
+}
+
+async fn user(env: &Env, user_id: Uuid) -> sqlx::Result<Option<User>> {
+    sqlx::query_as!(
+        User,
+        "SELECT u.org_id, u.email, o.name AS organization FROM users u JOIN organizations o ON o.id = u.org_id
+         WHERE u.id = $1",
+        user_id
+    )
+    .fetch_optional(&env.db)
+    .await
+}
