@@ -128,7 +128,19 @@ pub struct SignupAttempt<'a> {
     pub brand: &'a str,
 }
 
-account_mail!(ConfirmEmail, SignupAttempt);
+/// To someone an admin invited to the team.
+#[derive(Template)]
+#[template(path = "copy/team_invite.txt", escape = "none", blocks = ["subject", "button", "body"])]
+pub struct TeamInvite<'a> {
+    pub brand: &'a str,
+    pub organization: &'a str,
+    /// The admin's name or address.
+    pub inviter: &'a str,
+    pub admin: bool,
+    pub deadline: &'a str,
+}
+
+account_mail!(ConfirmEmail, SignupAttempt, TeamInvite);
 
 #[derive(Template)]
 #[template(path = "copy/invite_refused_why.txt", escape = "none")]
@@ -293,6 +305,23 @@ mod tests {
             confirm.text
         );
         assert!(confirm.text.ends_with("It works once:") && !confirm.text.contains("{%"), "{}", confirm.text);
+    }
+
+    #[test]
+    fn team_invites_name_the_organization_and_the_role() {
+        let invite = |admin| TeamInvite {
+            brand: "Fulcrum",
+            organization: "Acme\r\nBcc: x@y.z",
+            inviter: "ada@acme.test",
+            admin,
+            deadline: "8 January 2026, 09:30 UTC",
+        };
+        let mail = invite(false).mail();
+        assert_eq!(mail.subject, "ada@acme.test invited you to join Acme  Bcc: x@y.z on Fulcrum");
+        assert_eq!(mail.button, "Join Acme  Bcc: x@y.z");
+        assert!(mail.text.starts_with("ada@acme.test invited you"), "{}", mail.text);
+        assert!(mail.text.contains("as a member") && mail.text.ends_with("The link works once:"), "{}", mail.text);
+        assert!(invite(true).mail().text.contains("as an admin, who manages everything"));
     }
 
     #[test]

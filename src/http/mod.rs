@@ -16,6 +16,7 @@ pub mod intake;
 mod integrations;
 mod invitations;
 mod jobs_page;
+mod join;
 mod layout;
 mod links;
 pub mod path_id;
@@ -25,6 +26,7 @@ mod signup;
 mod state;
 mod static_files;
 mod team;
+mod team_invites;
 pub mod webhooks;
 
 use std::{net::SocketAddr, time::Duration};
@@ -103,7 +105,7 @@ pub fn router(state: AppState) -> Router {
 /// The request path as logs may show it: no query string (OAuth codes and state travel
 /// there), and the secret in webhook URLs, candidate links and account links masked.
 fn loggable_path(path: &str) -> String {
-    for secret_after in ["/webhooks/lever/", "/a/", "/signup/verify/"] {
+    for secret_after in ["/webhooks/lever/", "/a/", "/signup/verify/", "/join/"] {
         if let Some(rest) = path.strip_prefix(secret_after) {
             let tail = rest.find('/').map_or("", |i| &rest[i..]);
             return format!("{secret_after}…{tail}");
@@ -138,6 +140,7 @@ mod tests {
         assert_eq!(super::loggable_path("/webhooks/lever/abc123"), "/webhooks/lever/…");
         assert_eq!(super::loggable_path("/a/tok/submit"), "/a/…/submit");
         assert_eq!(super::loggable_path("/signup/verify/tok"), "/signup/verify/…");
+        assert_eq!(super::loggable_path("/join/tok"), "/join/…");
         assert_eq!(super::loggable_path("/app/invitations"), "/app/invitations");
     }
 }

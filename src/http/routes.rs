@@ -7,7 +7,7 @@ use axum::{
 
 use super::{
     api, app_pages, assessments, auth, candidate, deliveries, email_settings, health, integrations, invitations,
-    jobs_page, signup, static_files, team, webhooks,
+    jobs_page, join, signup, static_files, team, team_invites, webhooks,
 };
 use crate::http::AppState;
 
@@ -27,13 +27,16 @@ pub fn routes() -> Router<AppState> {
         .route("/signup/resend", post(signup::resend))
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
+        .route("/join/{token}", get(join::show).post(join::accept))
         // The web app
         .route("/app", get(invitations::dashboard))
         .route("/app/invitations/{id}", get(invitations::report))
         .route("/app/assessments", get(assessments::list))
         .route("/app/assessments/new", get(assessments::new_page).post(assessments::create))
         .route("/app/assessments/{id}", get(assessments::edit_page).post(assessments::update))
-        .route("/app/settings/team", get(team::page).post(team::add_member))
+        .route("/app/settings/team", get(team::page))
+        .route("/app/settings/team/invites", post(team_invites::invite))
+        .route("/app/settings/team/invites/{id}/revoke", post(team_invites::revoke))
         .route("/app/settings/team/{id}/remove", post(team::remove_member))
         .route("/app/settings/team/{id}/role", post(team::change_role))
         .route("/app/settings/api-keys", get(team::api_keys_page).post(team::create_api_key))

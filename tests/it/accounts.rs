@@ -4,9 +4,13 @@
 
 use std::time::Duration;
 
+use fulcrum::orgs::Role;
+
 use crate::support::{
     Options, TestApp, accounts::link_in, browser::Page, eventually, org::PASSWORD, spawn_app, spawn_with,
 };
+
+const NEW_PASSWORD: &str = "a brand new passphrase";
 
 /// The words of a page's main part, with `address` blanked out.
 fn words(page: &Page, address: &str) -> String {
@@ -111,4 +115,82 @@ async fn in_development_the_page_says_where_the_message_is() {
         })
     };
     eventually("the message in the outbox", Duration::from_secs(15), || async { written() }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invitations_say_nothing_about_other_organizations() {
+    let app = spawn_app().await;
+    let acme = app.create_org("Acme").await;
+    let globex = app.create_org("Globex").await;
+    let admin = app.signed_in(&acme.admin_email).await;
+    let invite = |email: String, role: &'static str| {
+        let admin = &admin;
+        async move { admin.post_form("/app/settings/team/invites", &[("email", &email), ("role", role)]).await }
+    };
+
+    // An address with an account elsewhere is invited exactly like a new one.
+    let fresh = invite("new@acme.test".into(), "member").await;
+    let taken = invite(globex.admin_email.clone(), "member").await;
+    assert_eq!((fresh.status, fresh.location.as_deref()), (taken.status, taken.location.as_deref()));
+    let listed = admin.get("/app/settings/team").await.texts("#invites td[data-label=Email]");
+    assert_eq!(listed, ["new@acme.test".to_string(), globex.admin_email.clone()]);
+
+    // Its link tells the reader why it cannot be accepted, and accepting changes nothing.
+    let join = link_in(&app.mail_to(&globex.admin_email, 0).await, "/join/");
+    let page = app.browser().get(&join).await;
+    assert_eq!(page.status, 409);
+    assert!(page.text("#join p.error").contains("already has a Fulcrum account"));
+    assert!(!page.exists("#accept"));
+    let tried = app.browser().post_form(&join, &[("password", NEW_PASSWORD)]).await;
+    assert_eq!(tried.status, 409);
+    let orgs: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT org_id FROM users WHERE lower(email) = lower($1)")
+        .bind(&globex.admin_email)
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(orgs, [globex.id]);
+    assert_eq!(app.browser().sign_in(&globex.admin_email, PASSWORD).await.status, 303, "the password is theirs");
+
+    // Someone already on the team: the admin sees the team anyway.
+    let member = app.add_member(&acme, Role::Member).await;
+    let on_team = invite(member.to_uppercase(), "admin").await;
+    assert_eq!(on_team.status, 409);
+    assert!(on_team.text("p.error").contains("on the team already"));
+
+    // Bad input is explained and kept.
+    let bad = admin
+        .post_form("/app/settings/team/invites", &[("email", "carol@"), ("name", "Carol"), ("role", "admin")])
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.text("p.error").contains("email address"), "{}", bad.text("p.error"));
+    assert_eq!(bad.attr("#invite input[name=email]", "value").as_deref(), Some("carol@"));
+    assert_eq!(bad.attr("#invite input[name=name]", "value").as_deref(), Some("Carol"));
+    assert!(bad.attr("#invite option[value=admin]", "selected").is_some());
+    assert_eq!(invite("carol@acme.test".into(), "owner").await.status, 422);
+
+    // Inviting again replaces the link; withdrawing ends it.
+    let first = link_in(&app.mail_to("new@acme.test", 0).await, "/join/");
+    let before = app.smtp.messages().len();
+    invite("new@acme.test".into(), "admin").await;
+    let second = link_in(&app.mail_to("new@acme.test", before).await, "/join/");
+    assert_eq!(app.browser().get(&first).await.status, 404);
+    assert!(app.browser().get(&second).await.text("#join").contains("an admin"), "the newest role");
+    let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM team_invites WHERE email = 'new@acme.test'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let outsider = app.signed_in(&globex.admin_email).await;
+    let across = outsider.post_form(&format!("/app/settings/team/invites/{id}/revoke"), &[]).await;
+    assert_eq!(across.status, 404, "another organization's invitations are out of reach");
+    let bob = app.signed_in(&member).await;
+    assert_eq!(
+        bob.post_form("/app/settings/team/invites", &[("email", "x@acme.test"), ("role", "admin")]).await.status,
+        403
+    );
+    let revoked = admin.post_form(&format!("/app/settings/team/invites/{id}/revoke"), &[]).await;
+    assert_eq!((revoked.status, revoked.location.as_deref()), (303, Some("/app/settings/team?done=revoked")));
+    assert_eq!(app.browser().get(&second).await.status, 404);
+    let listed = admin.get("/app/settings/team").await.texts("#invites td[data-label=Email]");
+    assert_eq!(listed, std::slice::from_ref(&globex.admin_email));
+    app.settle().await;
 }

@@ -1,6 +1,6 @@
 //! The emails about someone's account, sent by [`super::email::SendEmail`]: a link to
-//! confirm an address, and the notice to an address that someone tried to sign up with
-//! although it already has an account.
+//! confirm an address or join a team, and the notice to an address that someone tried to
+//! sign up with although it already has an account.
 
 use uuid::Uuid;
 
@@ -25,6 +25,30 @@ pub(super) async fn link(env: &Env, link_id: Uuid) -> Result<(), JobError> {
             let Some(user) = user(env, user_id).await? else { return Ok(()) };
             let copy = copy::ConfirmEmail { brand, organization: &user.organization, deadline: &deadline };
             (user.org_id, user.email, "confirm_email", copy.mail())
+        }
+        (Purpose::JoinTeam, _, Some(invite_id)) => {
+            let invite = sqlx::query!(
+                "SELECT i.org_id, i.email, i.role, o.name AS organization,
+                        coalesce(nullif(u.name, ''), u.email, '') AS \"inviter!\"
+                 FROM team_invites i
+                 JOIN organizations o ON o.id = i.org_id
+                 LEFT JOIN users u ON u.id = i.invited_by
+                 WHERE i.id = $1 AND i.accepted_at IS NULL",
+                invite_id
+            )
+            .fetch_optional(&env.db)
+            .await?;
+            let Some(invite) = invite else { return Ok(()) };
+            let inviter =
+                if invite.inviter.is_empty() { format!("An admin of {}", invite.organization) } else { invite.inviter };
+            let copy = copy::TeamInvite {
+                brand,
+                organization: &invite.organization,
+                inviter: &inviter,
+                admin: invite.role == "admin",
+                deadline: &deadline,
+            };
+            (invite.org_id, invite.email, "team_invite", copy.mail())
         }
         (purpose, ..) => return Err(JobError::Fail(anyhow::anyhow!("a {purpose} link without its owner"))),
     };
