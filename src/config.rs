@@ -67,6 +67,7 @@ pub struct ServerSettings {
 pub struct AccountSettings {
     pub verify_link_hours: i64,
     pub invite_link_days: i64,
+    pub reset_link_minutes: i64,
     pub email_cooldown_secs: i64,
 }
 
@@ -168,7 +169,7 @@ impl Settings {
             bail!("lever.requests_per_second and jobs.concurrency must be positive");
         }
         let accounts = &self.accounts;
-        if [accounts.verify_link_hours, accounts.invite_link_days].iter().any(|n| *n <= 0)
+        if [accounts.verify_link_hours, accounts.invite_link_days, accounts.reset_link_minutes].iter().any(|n| *n <= 0)
             || accounts.email_cooldown_secs < 0
         {
             bail!("accounts: link lifetimes must be positive and email_cooldown_secs not negative");

@@ -126,6 +126,15 @@ pub struct ConfirmEmail<'a> {
 #[template(path = "copy/signup_attempt.txt", escape = "none", blocks = ["subject", "button", "body"])]
 pub struct SignupAttempt<'a> {
     pub brand: &'a str,
+    pub forgot_url: &'a str,
+}
+
+/// To someone who asked for a new password.
+#[derive(Template)]
+#[template(path = "copy/password_reset.txt", escape = "none", blocks = ["subject", "button", "body"])]
+pub struct PasswordReset<'a> {
+    pub brand: &'a str,
+    pub deadline: &'a str,
 }
 
 /// To someone an admin invited to the team.
@@ -140,7 +149,7 @@ pub struct TeamInvite<'a> {
     pub deadline: &'a str,
 }
 
-account_mail!(ConfirmEmail, SignupAttempt, TeamInvite);
+account_mail!(ConfirmEmail, SignupAttempt, PasswordReset, TeamInvite);
 
 #[derive(Template)]
 #[template(path = "copy/invite_refused_why.txt", escape = "none")]

@@ -163,6 +163,20 @@ pub async fn create_user(conn: &mut PgConnection, org_id: Uuid, user: &NewUser<'
     }
 }
 
+/// Sets a user's password (hashed beforehand) and returns the user's organization; `None`
+/// if there is no such user. Whoever sets it through a link emailed to the address has
+/// shown they read mail there, so the address counts as confirmed.
+pub async fn set_password(conn: &mut PgConnection, user_id: Uuid, password_hash: &str) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar!(
+        "UPDATE users SET password_hash = $2, email_verified_at = coalesce(email_verified_at, now()) WHERE id = $1
+         RETURNING org_id",
+        user_id,
+        password_hash
+    )
+    .fetch_optional(conn)
+    .await
+}
+
 /// Marks the user's address as confirmed (a second call changes nothing), and returns the
 /// user's organization; `None` if there is no such user.
 pub async fn mark_verified(conn: &mut PgConnection, user_id: Uuid) -> sqlx::Result<Option<Uuid>> {

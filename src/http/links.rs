@@ -24,6 +24,7 @@ use crate::{
 pub enum Sent {
     Signup,
     Resend,
+    Reset,
 }
 
 #[derive(Template)]
@@ -38,10 +39,14 @@ struct CheckEmailPage<'a> {
     outbox: Option<String>,
 }
 
-/// The answer to a sign-up or a resend request: the same page whatever the address, so it
-/// reveals nothing about who has an account.
+/// The answer to a sign-up, a resend or a password reset request: the same page whatever
+/// the address, so it reveals nothing about who has an account.
 pub async fn check_email(state: &AppState, csrf: &CsrfToken, sent: Sent, email: &str) -> AppResult<Response> {
-    let valid_for = duration_words(state.settings.accounts.verify_link_hours * 60);
+    let accounts = &state.settings.accounts;
+    let valid_for = match sent {
+        Sent::Signup | Sent::Resend => duration_words(accounts.verify_link_hours * 60),
+        Sent::Reset => duration_words(accounts.reset_link_minutes),
+    };
     let chrome = Chrome::new(state, None, csrf, "signup").await?;
     render(&CheckEmailPage { chrome, sent, email, valid_for, outbox: outbox(state) })
 }

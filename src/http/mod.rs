@@ -19,6 +19,7 @@ mod jobs_page;
 mod join;
 mod layout;
 mod links;
+mod password;
 pub mod path_id;
 mod routes;
 pub mod session;
@@ -105,7 +106,7 @@ pub fn router(state: AppState) -> Router {
 /// The request path as logs may show it: no query string (OAuth codes and state travel
 /// there), and the secret in webhook URLs, candidate links and account links masked.
 fn loggable_path(path: &str) -> String {
-    for secret_after in ["/webhooks/lever/", "/a/", "/signup/verify/", "/join/"] {
+    for secret_after in ["/webhooks/lever/", "/a/", "/signup/verify/", "/password/reset/", "/join/"] {
         if let Some(rest) = path.strip_prefix(secret_after) {
             let tail = rest.find('/').map_or("", |i| &rest[i..]);
             return format!("{secret_after}…{tail}");
@@ -139,6 +140,7 @@ mod tests {
     fn secrets_in_paths_stay_out_of_logs() {
         assert_eq!(super::loggable_path("/webhooks/lever/abc123"), "/webhooks/lever/…");
         assert_eq!(super::loggable_path("/a/tok/submit"), "/a/…/submit");
+        assert_eq!(super::loggable_path("/password/reset/tok"), "/password/reset/…");
         assert_eq!(super::loggable_path("/signup/verify/tok"), "/signup/verify/…");
         assert_eq!(super::loggable_path("/join/tok"), "/join/…");
         assert_eq!(super::loggable_path("/app/invitations"), "/app/invitations");

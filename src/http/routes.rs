@@ -7,7 +7,7 @@ use axum::{
 
 use super::{
     api, app_pages, assessments, auth, candidate, deliveries, email_settings, health, integrations, invitations,
-    jobs_page, join, signup, static_files, team, team_invites, webhooks,
+    jobs_page, join, password, signup, static_files, team, team_invites, webhooks,
 };
 use crate::http::AppState;
 
@@ -27,6 +27,8 @@ pub fn routes() -> Router<AppState> {
         .route("/signup/resend", post(signup::resend))
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
+        .route("/password/forgot", get(password::forgot_page).post(password::forgot))
+        .route("/password/reset/{token}", get(password::reset_page).post(password::reset))
         .route("/join/{token}", get(join::show).post(join::accept))
         // The web app
         .route("/app", get(invitations::dashboard))

@@ -23,6 +23,120 @@ async fn sent_to(app: &TestApp, to: &str) -> usize {
     app.smtp.messages().iter().filter(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(to))).count()
 }
 
+async fn forgot(app: &TestApp, email: &str) -> Page {
+    app.browser().post_form("/password/forgot", &[("email", email)]).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_signs_up_invites_a_teammate_and_she_resets_her_password() {
+    let app = spawn_app().await;
+
+    // Signing up answers "check your email"; nobody is signed in yet.
+    let admin = app.browser();
+    let page = admin
+        .post_form("/signup", &[("organization", "Acme"), ("email", "ada@acme.test"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.text("#check-email h1"), "Check your email");
+    assert!(page.text("#check-email").contains("ada@acme.test"));
+    assert!(!page.exists("p.outbox"), "mail goes out by SMTP here");
+    assert!(admin.cookie("fulcrum_session").is_none());
+    assert_eq!(admin.get("/app").await.status, 303);
+
+    // Until the address is confirmed, even the right password does not sign in.
+    let early = admin.sign_in("ada@acme.test", PASSWORD).await;
+    assert_eq!(early.status, 403, "{}", early.body);
+    assert!(early.text("#confirm-first h1").contains("Confirm your email address"));
+    assert_eq!(early.attr("#resend input[name=email]", "value").as_deref(), Some("ada@acme.test"));
+    assert!(admin.cookie("fulcrum_session").is_none());
+
+    // The link in the email confirms the address and signs the admin in, once.
+    let mail = app.mail_to("ada@acme.test", 0).await;
+    assert_eq!(mail.subject, "Confirm your email address for Fulcrum");
+    let confirm = link_in(&mail, "/signup/verify/");
+    assert!(confirm.starts_with(&app.url), "{confirm}");
+    let confirmed = admin.get(&confirm).await;
+    assert_eq!((confirmed.status, confirmed.location.as_deref()), (303, Some("/app")));
+    let dashboard = admin.get("/app").await;
+    assert_eq!(dashboard.status, 200);
+    assert!(dashboard.text("header .who").contains("ada@acme.test · Acme"));
+    let again = app.browser().get(&confirm).await;
+    assert_eq!(again.status, 410);
+    assert!(again.text("#link-problem h1").contains("used already"));
+    assert_eq!(app.browser().sign_in("ada@acme.test", PASSWORD).await.status, 303);
+
+    // Only a hash of the link's secret is kept, and nothing else of it once it went out.
+    let secret = confirm.rsplit('/').next().unwrap();
+    let (by_hash, readable): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE token_hash = $1), count(*) FILTER (WHERE token_hash = $2 OR token_sealed IS NOT NULL)
+         FROM account_links",
+    )
+    .bind(fulcrum::crypto::hash_token(secret))
+    .bind(secret)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!((by_hash, readable), (1, 0));
+
+    // The admin invites a teammate by email.
+    let before = app.smtp.messages().len();
+    let invited = admin
+        .post_form("/app/settings/team/invites", &[("email", "grace@acme.test"), ("name", "Grace"), ("role", "member")])
+        .await;
+    assert_eq!((invited.status, invited.location.as_deref()), (303, Some("/app/settings/team?done=invited")));
+    let team = admin.get("/app/settings/team?done=invited").await;
+    assert!(team.text("p.notice").contains("on its way"));
+    assert_eq!(team.texts("#invites td[data-label=Email]"), ["grace@acme.test"]);
+    let mail = app.mail_to("grace@acme.test", before).await;
+    assert_eq!(mail.subject, "ada@acme.test invited you to join Acme on Fulcrum");
+    let join = link_in(&mail, "/join/");
+
+    // She chooses a password (the policy applies) and is signed in as a member.
+    let grace = app.browser();
+    let page = grace.get(&join).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.text("#join h1"), "Join Acme");
+    assert!(page.text("#join").contains("a member"));
+    assert_eq!(page.attr("#accept input[name=name]", "value").as_deref(), Some("Grace"));
+    let short = grace.post_form(&join, &[("name", "Grace Hopper"), ("password", "short")]).await;
+    assert_eq!(short.status, 422);
+    assert!(short.text("p.error").contains("at least 10"));
+    assert_eq!(short.attr("#accept input[name=name]", "value").as_deref(), Some("Grace Hopper"));
+    let joined = grace.post_form(&join, &[("name", "Grace Hopper"), ("password", PASSWORD)]).await;
+    assert_eq!((joined.status, joined.location.as_deref()), (303, Some("/app")), "{}", joined.body);
+    assert!(grace.get("/app").await.text("header .who").contains("grace@acme.test · Acme"));
+    assert_eq!(grace.get("/app/settings/team").await.status, 403, "a member, as invited");
+    assert_eq!(app.browser().get(&join).await.status, 410, "the invitation works once");
+    let team = admin.get("/app/settings/team").await;
+    assert!(team.texts("#members td").iter().any(|t| t == "grace@acme.test"));
+    assert!(team.texts("#members td").iter().any(|t| t == "Grace Hopper"));
+    assert!(!team.exists("#invites"), "no longer pending");
+
+    // She forgets her password and resets it by email.
+    let before = app.smtp.messages().len();
+    assert_eq!(forgot(&app, "Grace@Acme.test").await.status, 200);
+    let mail = app.mail_to("grace@acme.test", before).await;
+    assert_eq!(mail.subject, "Reset your Fulcrum password");
+    let reset = link_in(&mail, "/password/reset/");
+    let resetter = app.browser();
+    let form = resetter.get(&reset).await;
+    assert_eq!(form.status, 200);
+    assert!(form.text("main").contains("grace@acme.test"));
+    let weak = resetter.post_form(&reset, &[("password", "short")]).await;
+    assert_eq!(weak.status, 422, "the policy applies, and the link still works");
+    let done = resetter.post_form(&reset, &[("password", NEW_PASSWORD)]).await;
+    assert_eq!((done.status, done.location.as_deref()), (303, Some("/app")), "{}", done.body);
+    assert_eq!(resetter.get("/app").await.status, 200, "signed in");
+    assert_eq!(grace.get("/app").await.status, 303, "her other sessions ended");
+    assert_eq!(app.browser().sign_in("grace@acme.test", PASSWORD).await.status, 401, "the old password is refused");
+    assert_eq!(app.browser().sign_in("grace@acme.test", NEW_PASSWORD).await.status, 303);
+    let twice = app.browser().post_form(&reset, &[("password", "yet another passphrase")]).await;
+    assert_eq!(twice.status, 410, "the reset link works once");
+    assert!(twice.text("#link-problem h1").contains("used already"));
+    assert_eq!(app.browser().sign_in("grace@acme.test", "yet another passphrase").await.status, 401);
+    app.settle().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signup_answers_the_same_whether_or_not_the_address_has_an_account() {
     let app = spawn_app().await;
@@ -44,7 +158,10 @@ async fn signup_answers_the_same_whether_or_not_the_address_has_an_account() {
     let notice = app.mail_to(&existing.admin_email, 0).await;
     assert_eq!(notice.subject, "Someone tried to sign up to Fulcrum with your address");
     let text = notice.text.as_deref().unwrap();
-    assert!(text.contains("/login") && !text.contains("/signup/verify/"), "{text}");
+    assert!(
+        text.contains("/password/forgot") && text.contains("/login") && !text.contains("/signup/verify/"),
+        "{text}"
+    );
     let orgs: Vec<String> =
         sqlx::query_scalar("SELECT name FROM organizations ORDER BY name").fetch_all(&app.db).await.unwrap();
     assert_eq!(orgs, ["Acme", "Existing"]);
@@ -62,6 +179,43 @@ async fn signup_answers_the_same_whether_or_not_the_address_has_an_account() {
     assert_eq!(words(&fresh_again, "new@acme.test"), words(&fresh, "new@acme.test"));
     assert_eq!(sent_to(&app, &existing.admin_email).await, 1);
     assert_eq!(sent_to(&app, "new@acme.test").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forgot_password_answers_the_same_and_sends_one_link_at_a_time() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    let page = app.browser().get("/password/forgot").await;
+    assert_eq!(page.status, 200);
+    assert!(page.exists("#forgot input[name=email]"));
+    assert!(app.browser().get("/login").await.exists("a[href='/password/forgot']"));
+
+    let known = forgot(&app, &org.admin_email).await;
+    let unknown = forgot(&app, "nobody@acme.test").await;
+    assert_eq!((known.status, unknown.status), (200, 200));
+    assert_eq!(words(&known, &org.admin_email), words(&unknown, "nobody@acme.test"));
+    let first = link_in(&app.mail_to(&org.admin_email, 0).await, "/password/reset/");
+
+    // Asking again at once answers the same and sends nothing; nothing goes to an unknown address.
+    let again = forgot(&app, &org.admin_email).await;
+    assert_eq!(words(&again, &org.admin_email), words(&known, &org.admin_email));
+    assert_eq!(sent_to(&app, &org.admin_email).await, 1);
+    assert_eq!(sent_to(&app, "nobody@acme.test").await, 0);
+
+    let bad = forgot(&app, "not-an-email").await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.text("p.error").contains("email address"));
+
+    // After the cooldown a new link goes out, and it replaces the first.
+    app.clock().advance(chrono::Duration::minutes(6));
+    let before = app.smtp.messages().len();
+    forgot(&app, &org.admin_email).await;
+    let second = link_in(&app.mail_to(&org.admin_email, before).await, "/password/reset/");
+    assert_ne!(first, second);
+    let replaced = app.browser().get(&first).await;
+    assert_eq!(replaced.status, 404);
+    assert!(replaced.text("#link-problem h1").contains("not valid"));
+    assert_eq!(app.browser().get(&second).await.status, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -99,22 +253,44 @@ async fn an_unconfirmed_admin_can_have_the_link_sent_again() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn in_development_the_page_says_where_the_message_is() {
-    let app = spawn_with(Options { mail_to_outbox: true, ..Options::default() }).await;
-    let page = app
-        .browser()
-        .post_form("/signup", &[("organization", "Acme"), ("email", "ada@acme.test"), ("password", PASSWORD)])
-        .await;
-    assert_eq!(page.status, 200);
-    let outbox = app.data_dir.path().join("outbox");
-    assert!(page.text("p.outbox").contains(&format!("{}/", outbox.display())), "{}", page.text("main"));
-    let written = || {
-        std::fs::read_dir(&outbox).into_iter().flatten().flatten().any(|entry| {
-            std::fs::read_to_string(entry.path())
-                .is_ok_and(|eml| eml.contains("Subject: Confirm your email address for Fulcrum"))
-        })
-    };
-    eventually("the message in the outbox", Duration::from_secs(15), || async { written() }).await;
+async fn expired_and_unknown_links_get_a_clear_page() {
+    let app = spawn_app().await;
+    let org = app.create_org("Acme").await;
+    forgot(&app, &org.admin_email).await;
+    let reset = link_in(&app.mail_to(&org.admin_email, 0).await, "/password/reset/");
+    let admin = app.signed_in(&org.admin_email).await;
+    admin.post_form("/app/settings/team/invites", &[("email", "grace@acme.test"), ("role", "member")]).await;
+    let join = link_in(&app.mail_to("grace@acme.test", 0).await, "/join/");
+    app.settle().await;
+
+    // A reset link is valid for one hour.
+    app.clock().advance(chrono::Duration::minutes(61));
+    let expired = app.browser().get(&reset).await;
+    assert_eq!(expired.status, 410);
+    assert!(expired.text("#link-problem h1").contains("expired"));
+    assert!(expired.exists("#link-problem a[href='/password/forgot']"));
+    let late = app.browser().post_form(&reset, &[("password", NEW_PASSWORD)]).await;
+    assert_eq!(late.status, 410);
+    assert_eq!(app.browser().sign_in(&org.admin_email, NEW_PASSWORD).await.status, 401, "nothing changed");
+    assert_eq!(app.browser().sign_in(&org.admin_email, PASSWORD).await.status, 303);
+
+    // An invitation for seven days.
+    assert_eq!(app.browser().get(&join).await.status, 200);
+    app.clock().advance(chrono::Duration::days(7));
+    let expired = app.browser().get(&join).await;
+    assert_eq!(expired.status, 410);
+    assert!(expired.text("#link-problem").contains("Ask the admin who invited you"));
+    let team = admin.get("/app/settings/team").await;
+    assert_eq!(team.text("#invites td.validity"), "expired");
+
+    let made_up = fulcrum::crypto::random_token(32);
+    for path in ["/password/reset/", "/join/", "/signup/verify/"] {
+        let unknown = app.browser().get(&format!("{path}{made_up}")).await;
+        assert_eq!(unknown.status, 404, "{path}");
+        assert!(unknown.text("#link-problem h1").contains("not valid"), "{path}");
+        let malformed = app.browser().get(&format!("{path}not%20a%20token")).await;
+        assert_eq!(malformed.status, 404, "{path}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -193,4 +369,23 @@ async fn invitations_say_nothing_about_other_organizations() {
     let listed = admin.get("/app/settings/team").await.texts("#invites td[data-label=Email]");
     assert_eq!(listed, std::slice::from_ref(&globex.admin_email));
     app.settle().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_development_the_page_says_where_the_message_is() {
+    let app = spawn_with(Options { mail_to_outbox: true, ..Options::default() }).await;
+    let page = app
+        .browser()
+        .post_form("/signup", &[("organization", "Acme"), ("email", "ada@acme.test"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(page.status, 200);
+    let outbox = app.data_dir.path().join("outbox");
+    assert!(page.text("p.outbox").contains(&format!("{}/", outbox.display())), "{}", page.text("main"));
+    let written = || {
+        std::fs::read_dir(&outbox).into_iter().flatten().flatten().any(|entry| {
+            std::fs::read_to_string(entry.path())
+                .is_ok_and(|eml| eml.contains("Subject: Confirm your email address for Fulcrum"))
+        })
+    };
+    eventually("the message in the outbox", Duration::from_secs(15), || async { written() }).await;
 }

@@ -1,6 +1,6 @@
 //! The emails about someone's account, sent by [`super::email::SendEmail`]: a link to
-//! confirm an address or join a team, and the notice to an address that someone tried to
-//! sign up with although it already has an account.
+//! confirm an address, reset a password or join a team, and the notice to an address that
+//! someone tried to sign up with although it already has an account.
 
 use uuid::Uuid;
 
@@ -25,6 +25,10 @@ pub(super) async fn link(env: &Env, link_id: Uuid) -> Result<(), JobError> {
             let Some(user) = user(env, user_id).await? else { return Ok(()) };
             let copy = copy::ConfirmEmail { brand, organization: &user.organization, deadline: &deadline };
             (user.org_id, user.email, "confirm_email", copy.mail())
+        }
+        (Purpose::ResetPassword, Some(user_id), _) => {
+            let Some(user) = user(env, user_id).await? else { return Ok(()) };
+            (user.org_id, user.email, "password_reset", copy::PasswordReset { brand, deadline: &deadline }.mail())
         }
         (Purpose::JoinTeam, _, Some(invite_id)) => {
             let invite = sqlx::query!(
@@ -61,8 +65,10 @@ pub(super) async fn link(env: &Env, link_id: Uuid) -> Result<(), JobError> {
 /// Tells the account with this address that someone tried to sign up with it.
 pub(super) async fn signup_attempt(env: &Env, user_id: Uuid) -> Result<(), JobError> {
     let Some(user) = user(env, user_id).await? else { return Ok(()) };
-    let mail = copy::SignupAttempt { brand: &env.settings.brand }.mail();
-    let login_url = format!("{}/login", env.settings.public_url());
+    let public_url = env.settings.public_url();
+    let forgot_url = format!("{public_url}/password/forgot");
+    let mail = copy::SignupAttempt { brand: &env.settings.brand, forgot_url: &forgot_url }.mail();
+    let login_url = format!("{public_url}/login");
     let rendered = templates::notice(&mail.subject, &mail.text, Some((&login_url, &mail.button)), &Branding::default());
     deliver(env, user.org_id, None, "signup_attempt", &user.email, &rendered).await.map_err(into_job_error)
 }

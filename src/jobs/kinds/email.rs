@@ -35,6 +35,8 @@ pub enum SendEmail {
     ExpiryWarning { org_id: Uuid },
     /// To a new admin: the link that confirms their address.
     ConfirmEmail { link_id: Uuid },
+    /// To someone who asked for one: a password reset link.
+    PasswordReset { link_id: Uuid },
     /// To someone an admin of `org_id` invited to the team.
     TeamInvite { org_id: Uuid, link_id: Uuid },
     /// To an address that already has an account, when someone tried to sign up with it.
@@ -52,7 +54,9 @@ impl Job for SendEmail {
             Self::ResultReady { invitation_id } => format!("email:result:{invitation_id}"),
             Self::ReconnectNeeded { org_id } => format!("email:reconnect:{org_id}"),
             Self::ExpiryWarning { org_id } => format!("email:expiry:{org_id}"),
-            Self::ConfirmEmail { link_id } | Self::TeamInvite { link_id, .. } => format!("email:link:{link_id}"),
+            Self::ConfirmEmail { link_id } | Self::PasswordReset { link_id } | Self::TeamInvite { link_id, .. } => {
+                format!("email:link:{link_id}")
+            }
             Self::SignupAttempt { user_id } => format!("email:signup-attempt:{user_id}"),
         })
     }
@@ -71,7 +75,7 @@ impl Job for SendEmail {
                 let text = copy::text(&copy::ExpiryNotice);
                 to_admins(env, org_id, "notice:expiry", "Reconnect Lever before its access expires", &text).await
             }
-            Self::ConfirmEmail { link_id } | Self::TeamInvite { link_id, .. } => {
+            Self::ConfirmEmail { link_id } | Self::PasswordReset { link_id } | Self::TeamInvite { link_id, .. } => {
                 account_email::link(env, link_id).await
             }
             Self::SignupAttempt { user_id } => account_email::signup_attempt(env, user_id).await,
