@@ -389,3 +389,27 @@ async fn in_development_the_page_says_where_the_message_is() {
     };
     eventually("the message in the outbox", Duration::from_secs(15), || async { written() }).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_ups_never_confirmed_are_forgotten_and_free_the_address() {
+    let app = spawn_app().await;
+    let kept = app.create_org("Confirmed").await;
+    app.browser()
+        .post_form("/signup", &[("organization", "Squatted"), ("email", "ada@acme.test"), ("password", PASSWORD)])
+        .await;
+    app.mail_to("ada@acme.test", 0).await;
+    app.settle().await;
+    sqlx::query("UPDATE organizations SET created_at = now() - interval '31 days'").execute(&app.db).await.unwrap();
+    sqlx::query("UPDATE account_links SET expires_at = now() - interval '8 days'").execute(&app.db).await.unwrap();
+
+    fulcrum::jobs::maintenance::prune(&app.state.jobs()).await.unwrap();
+    let orgs: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM organizations").fetch_all(&app.db).await.unwrap();
+    assert_eq!(orgs, [kept.id], "an organization someone confirmed stays, however old");
+    let links: i64 = sqlx::query_scalar("SELECT count(*) FROM account_links").fetch_one(&app.db).await.unwrap();
+    assert_eq!(links, 0);
+
+    // The address is free for whoever really holds it.
+    app.clock().advance(chrono::Duration::minutes(6));
+    let browser = app.sign_up("Acme", "ada@acme.test").await;
+    assert!(browser.get("/app").await.text("header .who").contains("ada@acme.test · Acme"));
+}
