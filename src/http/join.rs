@@ -17,7 +17,7 @@ use super::{
     csrf::{CsrfForm, CsrfToken},
     error::{AppError, AppResult},
     layout::{Chrome, render},
-    links,
+    links::{self, Opened},
     path_id::PathId,
 };
 use crate::{
@@ -56,8 +56,8 @@ pub struct JoinForm {
     password: String,
 }
 
-/// The invitation a link stands for, or the page saying why the link does not work.
-async fn invite_of(state: &AppState, csrf: &CsrfToken, token: &LinkToken) -> AppResult<Result<Invite, Response>> {
+/// The invitation a link stands for, if the link is valid.
+async fn invite_of(state: &AppState, token: &LinkToken) -> AppResult<Opened<Invite>> {
     let mut conn = state.db.acquire().await?;
     let found = accounts::find(&mut conn, token.as_str(), Purpose::JoinTeam, state.clock.now()).await?;
     let invite = match &found {
@@ -75,16 +75,10 @@ async fn invite_of(state: &AppState, csrf: &CsrfToken, token: &LinkToken) -> App
         }
         _ => None,
     };
-    match invite {
-        Some(invite) => Ok(Ok(invite)),
-        None => {
-            let found = if matches!(found, Found::Valid(_)) { Found::Unknown } else { found };
-            Ok(Err(links::link_problem(state, csrf, Purpose::JoinTeam, &found).await?))
-        }
-    }
+    Ok(Opened::new(found, invite))
 }
 
-async fn page(
+async fn join_page(
     state: &AppState,
     csrf: &CsrfToken,
     invite: Invite,
@@ -105,12 +99,12 @@ pub async fn show(
     csrf: CsrfToken,
     PathId(token): PathId<LinkToken>,
 ) -> AppResult<Response> {
-    match invite_of(&state, &csrf, &token).await? {
-        Ok(invite) => {
+    match invite_of(&state, &token).await? {
+        Opened::Valid(invite) => {
             let name = invite.name.clone();
-            page(&state, &csrf, invite, name, None).await
+            join_page(&state, &csrf, invite, name, None).await
         }
-        Err(problem) => Ok(problem),
+        Opened::NotValid(found) => links::link_problem(&state, &csrf, Purpose::JoinTeam, &found).await,
     }
 }
 
@@ -120,13 +114,13 @@ pub async fn accept(
     PathId(token): PathId<LinkToken>,
     CsrfForm(form): CsrfForm<JoinForm>,
 ) -> AppResult<Response> {
-    let mut invite = match invite_of(&state, &csrf, &token).await? {
-        Ok(invite) => invite,
-        Err(problem) => return Ok(problem),
+    let mut invite = match invite_of(&state, &token).await? {
+        Opened::Valid(invite) => invite,
+        Opened::NotValid(found) => return links::link_problem(&state, &csrf, Purpose::JoinTeam, &found).await,
     };
     let name = form.name.trim().to_string();
     if invite.has_account {
-        return page(&state, &csrf, invite, name, None).await;
+        return join_page(&state, &csrf, invite, name, None).await;
     }
     let checked = if name.chars().count() > 200 {
         Err(NewUserError::Invalid("the name must be at most 200 characters"))
@@ -135,7 +129,7 @@ pub async fn accept(
     };
     if let Err(refused) = checked {
         let (_, message) = refusal(refused)?;
-        return page(&state, &csrf, invite, name, Some(message)).await;
+        return join_page(&state, &csrf, invite, name, Some(message)).await;
     }
     let hash = links::hash_password(&form.password).await?;
     let email = EmailAddress::parse(&invite.email).map_err(|why| anyhow::anyhow!("a stored invite address: {why}"))?;
@@ -154,7 +148,7 @@ pub async fn accept(
             // An account was made for the address since the page was shown.
             drop(tx);
             invite.has_account = true;
-            return page(&state, &csrf, invite, name, None).await;
+            return join_page(&state, &csrf, invite, name, None).await;
         }
         Err(NewUserError::Database(e)) => return Err(e.into()),
         Err(e) => return Err(AppError::Internal(e.into())),

@@ -65,6 +65,24 @@ pub fn duration_words(minutes: i64) -> String {
     if minutes % 60 == 0 { plural(minutes / 60, "hour") } else { plural(minutes, "minute") }
 }
 
+/// What a visited link leads to, or why it does not work (for [`link_problem`]).
+pub enum Opened<T> {
+    Valid(T),
+    NotValid(Found),
+}
+
+impl<T> Opened<T> {
+    /// `what` when the link is valid and leads somewhere; a valid link whose subject is gone
+    /// counts as unknown.
+    pub fn new(found: Found, what: Option<T>) -> Self {
+        match (found, what) {
+            (Found::Valid(_), Some(what)) => Self::Valid(what),
+            (Found::Valid(_), None) => Self::NotValid(Found::Unknown),
+            (found, _) => Self::NotValid(found),
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "link_problem.html")]
 struct LinkProblemPage {

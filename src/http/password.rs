@@ -17,7 +17,7 @@ use super::{
     csrf::{CsrfForm, CsrfToken},
     error::{AppError, AppResult},
     layout::{Chrome, render},
-    links::{self, Sent},
+    links::{self, Opened, Sent},
     path_id::PathId,
     session,
 };
@@ -96,26 +96,17 @@ pub struct ResetForm {
     password: String,
 }
 
-/// The account a valid reset link is for, or the page saying why the link does not work.
-async fn account_of(state: &AppState, csrf: &CsrfToken, token: &LinkToken) -> AppResult<Result<String, Response>> {
+/// The address of the account a reset link is for, if the link is valid.
+async fn account_of(state: &AppState, token: &LinkToken) -> AppResult<Opened<String>> {
     let mut conn = state.db.acquire().await?;
     let found = accounts::find(&mut conn, token.as_str(), Purpose::ResetPassword, state.clock.now()).await?;
     let email = match &found {
-        Found::Valid(link) => match link.user_id {
-            Some(id) => {
-                sqlx::query_scalar!("SELECT email FROM users WHERE id = $1", id).fetch_optional(&mut *conn).await?
-            }
-            None => None,
-        },
+        Found::Valid(accounts::Link { user_id: Some(id), .. }) => {
+            sqlx::query_scalar!("SELECT email FROM users WHERE id = $1", id).fetch_optional(&mut *conn).await?
+        }
         _ => None,
     };
-    match email {
-        Some(email) => Ok(Ok(email)),
-        None => {
-            let found = if matches!(found, Found::Valid(_)) { Found::Unknown } else { found };
-            Ok(Err(links::link_problem(state, csrf, Purpose::ResetPassword, &found).await?))
-        }
-    }
+    Ok(Opened::new(found, email))
 }
 
 pub async fn reset_page(
@@ -123,9 +114,9 @@ pub async fn reset_page(
     csrf: CsrfToken,
     PathId(token): PathId<LinkToken>,
 ) -> AppResult<Response> {
-    let email = match account_of(&state, &csrf, &token).await? {
-        Ok(email) => email,
-        Err(problem) => return Ok(problem),
+    let email = match account_of(&state, &token).await? {
+        Opened::Valid(email) => email,
+        Opened::NotValid(found) => return links::link_problem(&state, &csrf, Purpose::ResetPassword, &found).await,
     };
     let chrome = Chrome::new(&state, None, &csrf, "login").await?;
     render(&ResetPage { chrome, email, error: None })
@@ -137,9 +128,9 @@ pub async fn reset(
     PathId(token): PathId<LinkToken>,
     CsrfForm(form): CsrfForm<ResetForm>,
 ) -> AppResult<Response> {
-    let email = match account_of(&state, &csrf, &token).await? {
-        Ok(email) => email,
-        Err(problem) => return Ok(problem),
+    let email = match account_of(&state, &token).await? {
+        Opened::Valid(email) => email,
+        Opened::NotValid(found) => return links::link_problem(&state, &csrf, Purpose::ResetPassword, &found).await,
     };
     // A refused password leaves the link as it was, to try again.
     if let Err(refused) = orgs::check_password(&form.password) {
