@@ -108,7 +108,9 @@ async fn configure_org(state: &App) -> String {
     let hash = fulcrum::orgs::hash_password_blocking("bench password 1234");
     let email = EmailAddress::parse("admin@bench.test").unwrap();
     let mut tx = state.db.begin().await.unwrap();
-    let org = fulcrum::orgs::create_org(&mut tx, "Bench", &email, &hash).await.unwrap();
+    let org = fulcrum::orgs::create_org(&mut tx, "Bench", &email, &hash, fulcrum::orgs::Verification::Verified)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     let change = settings::Change { stage_change_token: Some(Some(SIGNATURE_TOKEN.into())), ..Default::default() };
     settings::apply(&state.lever, org.org_id, &change).await.unwrap();

@@ -148,7 +148,7 @@ async fn create_org(settings: &Settings, name: &str, email: &str, password: Opti
     let created = with_database(settings, |pool| async move {
         db::migrate(&pool).await?;
         let mut tx = pool.begin().await?;
-        let created = orgs::create_org(&mut tx, name, admin, &hash).await?;
+        let created = orgs::create_org(&mut tx, name, admin, &hash, orgs::Verification::Verified).await?;
         tx.commit().await?;
         Ok(created)
     })

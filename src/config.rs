@@ -36,6 +36,7 @@ pub struct Settings {
     pub secret_key: Option<Secret>,
     pub previous_secret_keys: Vec<Secret>,
     pub server: ServerSettings,
+    pub accounts: AccountSettings,
     pub database: DatabaseSettings,
     pub lever: LeverSettings,
     pub email: EmailSettings,
@@ -66,6 +67,16 @@ pub struct ServerSettings {
     pub signup_window_secs: i64,
     pub api_max_requests_per_minute: i64,
     pub session_days: i64,
+}
+
+/// Links emailed about accounts, and how often they may go out.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSettings {
+    pub verify_link_hours: i64,
+    pub invite_link_days: i64,
+    pub reset_link_minutes: i64,
+    pub email_cooldown_secs: i64,
 }
 
 #[derive(Clone, Deserialize)]
@@ -169,6 +180,12 @@ impl Settings {
         }
         if self.lever.requests_per_second == 0 || self.jobs.concurrency == 0 {
             bail!("lever.requests_per_second and jobs.concurrency must be positive");
+        }
+        let accounts = &self.accounts;
+        if [accounts.verify_link_hours, accounts.invite_link_days, accounts.reset_link_minutes].iter().any(|n| *n <= 0)
+            || accounts.email_cooldown_secs < 0
+        {
+            bail!("accounts: link lifetimes must be positive and email_cooldown_secs not negative");
         }
         if self.env == Environment::Production && self.secret_key.is_none() {
             bail!(

@@ -86,6 +86,71 @@ pub struct ResultReady<'a> {
     pub score: i32,
 }
 
+/// An email about someone's account: a subject, the label of the button that carries its
+/// link, and the text leading up to the link. Each comes from a block of the same copy
+/// template (`subject`, `button`, `body`).
+pub struct Mail {
+    pub subject: String,
+    pub button: String,
+    pub text: String,
+}
+
+/// Renders the three blocks of an account email's copy; the subject and button stay on one
+/// line whatever the values hold.
+macro_rules! account_mail {
+    ($($name:ident),+) => {$(
+        impl $name<'_> {
+            pub fn mail(&self) -> Mail {
+                let line = |text: String| text.replace(['\r', '\n'], " ").trim().to_string();
+                Mail {
+                    subject: line(text(&self.as_subject())),
+                    button: line(text(&self.as_button())),
+                    text: text(&self.as_body()).trim().to_string(),
+                }
+            }
+        }
+    )+};
+}
+
+/// To a new admin: confirm the address to start using the organization.
+#[derive(Template)]
+#[template(path = "copy/confirm_email.txt", escape = "none", blocks = ["subject", "button", "body"])]
+pub struct ConfirmEmail<'a> {
+    pub brand: &'a str,
+    pub organization: &'a str,
+    pub deadline: &'a str,
+}
+
+/// To an address that already has an account, when someone tried to sign up with it.
+#[derive(Template)]
+#[template(path = "copy/signup_attempt.txt", escape = "none", blocks = ["subject", "button", "body"])]
+pub struct SignupAttempt<'a> {
+    pub brand: &'a str,
+    pub forgot_url: &'a str,
+}
+
+/// To someone who asked for a new password.
+#[derive(Template)]
+#[template(path = "copy/password_reset.txt", escape = "none", blocks = ["subject", "button", "body"])]
+pub struct PasswordReset<'a> {
+    pub brand: &'a str,
+    pub deadline: &'a str,
+}
+
+/// To someone an admin invited to the team.
+#[derive(Template)]
+#[template(path = "copy/team_invite.txt", escape = "none", blocks = ["subject", "button", "body"])]
+pub struct TeamInvite<'a> {
+    pub brand: &'a str,
+    pub organization: &'a str,
+    /// The admin's name or address.
+    pub inviter: &'a str,
+    pub admin: bool,
+    pub deadline: &'a str,
+}
+
+account_mail!(ConfirmEmail, SignupAttempt, PasswordReset, TeamInvite);
+
 #[derive(Template)]
 #[template(path = "copy/invite_refused_why.txt", escape = "none")]
 struct InviteRefusedWhy<'a> {
@@ -236,6 +301,36 @@ mod tests {
         let taken = explain("Fulcrum", &Problem::AlreadyInvited(vec![done]));
         assert_eq!(taken.why, "The candidate has already taken Frontend (completed 2026-01-03).");
         assert!(taken.fix.starts_with("Nothing to do: a candidate takes each assessment once"));
+    }
+
+    #[test]
+    fn account_emails_keep_subject_and_button_on_one_line() {
+        let confirm = ConfirmEmail { brand: "Ful\r\ncrum", organization: "Acme", deadline: "soon" }.mail();
+        assert_eq!(confirm.subject, "Confirm your email address for Ful  crum");
+        assert_eq!(confirm.button, "Confirm my address");
+        assert!(
+            confirm.text.starts_with("Someone, most likely you, created the organization \"Acme\""),
+            "{}",
+            confirm.text
+        );
+        assert!(confirm.text.ends_with("It works once:") && !confirm.text.contains("{%"), "{}", confirm.text);
+    }
+
+    #[test]
+    fn team_invites_name_the_organization_and_the_role() {
+        let invite = |admin| TeamInvite {
+            brand: "Fulcrum",
+            organization: "Acme\r\nBcc: x@y.z",
+            inviter: "ada@acme.test",
+            admin,
+            deadline: "8 January 2026, 09:30 UTC",
+        };
+        let mail = invite(false).mail();
+        assert_eq!(mail.subject, "ada@acme.test invited you to join Acme  Bcc: x@y.z on Fulcrum");
+        assert_eq!(mail.button, "Join Acme  Bcc: x@y.z");
+        assert!(mail.text.starts_with("ada@acme.test invited you"), "{}", mail.text);
+        assert!(mail.text.contains("as a member") && mail.text.ends_with("The link works once:"), "{}", mail.text);
+        assert!(invite(true).mail().text.contains("as an admin, who manages everything"));
     }
 
     #[test]

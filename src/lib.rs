@@ -8,6 +8,8 @@
 //! then `http`; then `integration_health`; then `jobs`; then `report`, `invitations`, `lever`, `email`, `orgs`, `copy`; then
 //! `db`, `crypto`, `config`, `metrics`, `clock`, `backoff`; and `domain`, pure, at the bottom.
 
+/// Links emailed about accounts (confirm an address, reset a password, join a team).
+pub mod accounts;
 /// The composition root: builds everything once, hands each layer its narrow handles.
 pub mod app;
 /// Exponential backoff with jitter, for every retry.

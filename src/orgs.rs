@@ -32,6 +32,17 @@ impl Role {
     }
 }
 
+/// Whether a new user has shown they read mail at their address. Unconfirmed users (new
+/// sign-ups) cannot sign in until they follow the link emailed to them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verification {
+    /// Confirmed: by the link, by accepting an invitation sent to the address, or because
+    /// an operator made the account (`fulcrum org create`).
+    Verified,
+    /// Signed up, link not followed yet.
+    Pending,
+}
+
 /// What creating an organization can refuse, each with a message for the person asking.
 #[derive(Debug, thiserror::Error)]
 pub enum NewUserError {
@@ -86,6 +97,7 @@ pub async fn create_org(
     name: &str,
     admin_email: &EmailAddress,
     password_hash: &str,
+    verification: Verification,
 ) -> Result<CreatedOrg, NewUserError> {
     let name = check_org_name(name)?;
     let org_id = sqlx::query_scalar!(
@@ -95,27 +107,32 @@ pub async fn create_org(
     )
     .fetch_one(&mut *conn)
     .await?;
-    let admin_user_id = create_user(&mut *conn, org_id, admin_email, "", password_hash, Role::Admin).await?;
+    let admin = NewUser { email: admin_email, name: "", password_hash, role: Role::Admin, verification };
+    let admin_user_id = create_user(&mut *conn, org_id, &admin).await?;
     let (_, api_key) = create_api_key(&mut *conn, org_id, "Default", Some(admin_user_id)).await?;
     Ok(CreatedOrg { org_id, admin_user_id, api_key })
 }
 
-pub async fn create_user(
-    conn: &mut PgConnection,
-    org_id: Uuid,
-    email: &EmailAddress,
-    name: &str,
-    password_hash: &str,
-    role: Role,
-) -> Result<Uuid, NewUserError> {
+/// A user about to be created; `password_hash` is made beforehand (it is slow).
+pub struct NewUser<'a> {
+    pub email: &'a EmailAddress,
+    pub name: &'a str,
+    pub password_hash: &'a str,
+    pub role: Role,
+    pub verification: Verification,
+}
+
+pub async fn create_user(conn: &mut PgConnection, org_id: Uuid, user: &NewUser<'_>) -> Result<Uuid, NewUserError> {
     let inserted = sqlx::query_scalar!(
-        "INSERT INTO users (org_id, email, name, password_hash, role) VALUES ($1, $2, $3, $4, $5)
+        "INSERT INTO users (org_id, email, name, password_hash, role, email_verified_at)
+         VALUES ($1, $2, $3, $4, $5, CASE WHEN $6 THEN now() END)
          RETURNING id",
         org_id,
-        email.as_str(),
-        name.trim(),
-        password_hash,
-        role.as_str(),
+        user.email.as_str(),
+        user.name.trim(),
+        user.password_hash,
+        user.role.as_str(),
+        user.verification == Verification::Verified,
     )
     .fetch_one(conn)
     .await;
@@ -124,6 +141,51 @@ pub async fn create_user(
         Err(e) if crate::db::unique_violation(&e) == Some("users_email_key") => Err(NewUserError::EmailTaken),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Sets a user's password (hashed beforehand) and returns the user's organization; `None`
+/// if there is no such user. Whoever sets it through a link emailed to the address has
+/// shown they read mail there, so the address counts as confirmed.
+pub async fn set_password(conn: &mut PgConnection, user_id: Uuid, password_hash: &str) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar!(
+        "UPDATE users SET password_hash = $2, email_verified_at = coalesce(email_verified_at, now()) WHERE id = $1
+         RETURNING org_id",
+        user_id,
+        password_hash
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// Marks the user's address as confirmed (a second call changes nothing), and returns the
+/// user's organization; `None` if there is no such user.
+pub async fn mark_verified(conn: &mut PgConnection, user_id: Uuid) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar!(
+        "UPDATE users SET email_verified_at = coalesce(email_verified_at, now()) WHERE id = $1 RETURNING org_id",
+        user_id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// The account using `email` (whatever its case), if any.
+pub async fn find_user(conn: &mut PgConnection, email: &EmailAddress) -> sqlx::Result<Option<Account>> {
+    sqlx::query_as!(
+        Account,
+        "SELECT id, org_id, email, email_verified_at IS NOT NULL AS \"verified!\" FROM users WHERE lower(email) = lower($1)",
+        email.as_str()
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// An existing account, as the sign-up and password pages need it.
+#[derive(Debug)]
+pub struct Account {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub email: String,
+    pub verified: bool,
 }
 
 /// Issues a new API key; the key itself is returned once and only its hash is stored.

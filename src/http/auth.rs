@@ -1,6 +1,6 @@
-//! `/signup`, `/login`, `/logout`: plain HTML forms with CSRF protection, Argon2id
-//! passwords, failed sign-ins counted per account from each client and per client, and
-//! sign-ups counted per client.
+//! `/login`, `/logout`: plain HTML forms with CSRF protection, Argon2id passwords, and
+//! failed sign-ins counted per account from each client and per client. Signing up is in
+//! `signup`.
 
 use askama::Template;
 use axum::{
@@ -18,13 +18,7 @@ use super::{
     layout::{Chrome, render},
     session::{self, MaybeUser},
 };
-use crate::{
-    crypto,
-    domain::email::EmailAddress,
-    http::AppState,
-    orgs::{self, NewUserError},
-    passwords, throttle,
-};
+use crate::{crypto, http::AppState, orgs::NewUserError, passwords, throttle};
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -34,15 +28,6 @@ struct LoginPage {
     error: Option<String>,
     /// The page to return to after signing in.
     next: String,
-}
-
-#[derive(Template)]
-#[template(path = "signup.html")]
-struct SignupPage {
-    chrome: Chrome,
-    organization: String,
-    email: String,
-    error: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -80,16 +65,6 @@ pub fn sign_in_url(next: Option<&str>) -> String {
     }
 }
 
-#[derive(Deserialize)]
-pub struct SignupForm {
-    #[serde(default)]
-    organization: String,
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    password: String,
-}
-
 pub async fn login_page(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
@@ -120,10 +95,13 @@ pub async fn login(
         return Ok(page);
     }
     let keys: Vec<String> = limits.into_iter().map(|l| l.key).collect();
-    let user =
-        sqlx::query!("SELECT id, org_id, password_hash FROM users WHERE lower(email) = lower($1)", form.email.trim())
-            .fetch_optional(&state.db)
-            .await?;
+    let user = sqlx::query!(
+        r#"SELECT id, org_id, password_hash, email_verified_at IS NOT NULL AS "confirmed!"
+           FROM users WHERE lower(email) = lower($1)"#,
+        form.email.trim()
+    )
+    .fetch_optional(&state.db)
+    .await?;
     let checked = match &user {
         Some(user) => passwords::verify(&form.password, &user.password_hash).await,
         None => passwords::verify_nobody(&form.password).await,
@@ -145,6 +123,9 @@ pub async fn login(
     // and its count across accounts takes this attempt back.
     throttle::reset(&state.db, &keys[0]).await?;
     throttle::forgive(&state.db, &keys[1..]).await?;
+    if !user.confirmed {
+        return super::signup::unconfirmed(&state, &csrf, form.email.trim()).await;
+    }
     signed_in(&state, user.id, user.org_id, local_path(&form.next).unwrap_or("/app")).await
 }
 
@@ -187,7 +168,12 @@ async fn refuse(
     Ok((status, render(&page)?).into_response())
 }
 
-async fn signed_in(state: &AppState, user_id: uuid::Uuid, org_id: uuid::Uuid, next: &str) -> AppResult<Response> {
+pub(super) async fn signed_in(
+    state: &AppState,
+    user_id: uuid::Uuid,
+    org_id: uuid::Uuid,
+    next: &str,
+) -> AppResult<Response> {
     let days = state.settings.server.session_days;
     let token = session::start(&state.db, user_id, org_id, days).await?;
     let cookie = cookies::set(cookies::SESSION, &token, days * 86_400, "Lax", state.settings.secure_cookies());
@@ -208,51 +194,6 @@ pub async fn logout(
         .into_response())
 }
 
-pub async fn signup_page(
-    State(state): State<AppState>,
-    MaybeUser(user): MaybeUser,
-    csrf: CsrfToken,
-) -> AppResult<Response> {
-    if user.is_some() {
-        return Ok(Redirect::to("/app").into_response());
-    }
-    let chrome = Chrome::new(&state, None, &csrf, "signup").await?;
-    render(&SignupPage { chrome, organization: String::new(), email: String::new(), error: None })
-}
-
-pub async fn signup(
-    State(state): State<AppState>,
-    client: ClientAddr,
-    csrf: CsrfToken,
-    CsrfForm(form): CsrfForm<SignupForm>,
-) -> AppResult<Response> {
-    let server = &state.settings.server;
-    let limit = throttle::Limit {
-        key: format!("sign-up:{}", client.key()),
-        max: server.signup_max_per_ip,
-        window_secs: server.signup_window_secs,
-    };
-    if let Some(exceeded) = throttle::count(&state.db, &[limit]).await? {
-        let message = "Too many sign-ups from here. Wait a while and try again.";
-        let mut response = AppError::TooManyRequests(message.into()).into_response();
-        response.headers_mut().insert(header::RETRY_AFTER, exceeded.retry_after_secs().into());
-        return Ok(response);
-    }
-    let error = match create_org(&state, &form).await {
-        Ok(created) => return signed_in(&state, created.admin_user_id, created.org_id, "/app").await,
-        Err(e) => e,
-    };
-    let (status, message) = refusal(error)?;
-    let chrome = Chrome::new(&state, None, &csrf, "signup").await?;
-    let page = SignupPage {
-        chrome,
-        organization: form.organization.trim().to_string(),
-        email: form.email.trim().to_string(),
-        error: Some(message),
-    };
-    Ok((status, render(&page)?).into_response())
-}
-
 /// What to tell the person whose new user was refused; failures that are not theirs
 /// become errors.
 pub fn refusal(error: NewUserError) -> Result<(StatusCode, String), AppError> {
@@ -263,18 +204,6 @@ pub fn refusal(error: NewUserError) -> Result<(StatusCode, String), AppError> {
         taken @ NewUserError::EmailTaken => Ok((StatusCode::CONFLICT, capitalise(&taken.to_string()))),
         NewUserError::Invalid(why) => Ok((StatusCode::UNPROCESSABLE_ENTITY, capitalise(why))),
     }
-}
-
-async fn create_org(state: &AppState, form: &SignupForm) -> Result<orgs::CreatedOrg, NewUserError> {
-    orgs::check_org_name(&form.organization)?;
-    let email = EmailAddress::parse(&form.email).map_err(NewUserError::Invalid)?;
-    orgs::check_password(&form.password)?;
-    let hash = orgs::hash_password(&form.password).await?;
-    let mut tx = state.db.begin().await?;
-    let created = orgs::create_org(&mut tx, &form.organization, &email, &hash).await?;
-    tx.commit().await?;
-    tracing::info!(org_id = %created.org_id, "organization created");
-    Ok(created)
 }
 
 pub fn capitalise(text: &str) -> String {

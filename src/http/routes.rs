@@ -7,7 +7,7 @@ use axum::{
 
 use super::{
     api, app_pages, assessments, auth, candidate, deliveries, email_settings, health, integrations, invitations,
-    jobs_page, lever_health, report_pdf, static_files, team, webhooks,
+    jobs_page, join, lever_health, password, report_pdf, signup, static_files, team, team_invites, webhooks,
 };
 use crate::http::AppState;
 
@@ -21,9 +21,14 @@ pub fn routes() -> Router<AppState> {
         .route("/favicon.ico", get(static_files::favicon))
         // Signing in
         .route("/", get(app_pages::home))
-        .route("/signup", get(auth::signup_page).post(auth::signup))
+        .route("/signup", get(signup::page).post(signup::signup))
+        .route("/signup/verify/{token}", get(signup::verify))
+        .route("/signup/resend", post(signup::resend))
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
+        .route("/password/forgot", get(password::forgot_page).post(password::forgot))
+        .route("/password/reset/{token}", get(password::reset_page).post(password::reset))
+        .route("/join/{token}", get(join::show).post(join::accept))
         // The web app
         .route("/app", get(invitations::dashboard))
         .route("/app/invitations/{id}", get(invitations::report))
@@ -31,7 +36,9 @@ pub fn routes() -> Router<AppState> {
         .route("/app/assessments", get(assessments::list))
         .route("/app/assessments/new", get(assessments::new_page).post(assessments::create))
         .route("/app/assessments/{id}", get(assessments::edit_page).post(assessments::update))
-        .route("/app/settings/team", get(team::page).post(team::add_member))
+        .route("/app/settings/team", get(team::page))
+        .route("/app/settings/team/invites", post(team_invites::invite))
+        .route("/app/settings/team/invites/{id}/revoke", post(team_invites::revoke))
         .route("/app/settings/team/{id}/remove", post(team::remove_member))
         .route("/app/settings/team/{id}/role", post(team::change_role))
         .route("/app/settings/api-keys", get(team::api_keys_page).post(team::create_api_key))

@@ -116,3 +116,9 @@ pub async fn end(db: &PgPool, token: &str) -> Result<(), sqlx::Error> {
     sqlx::query!("DELETE FROM sessions WHERE id_hash = $1", crypto::hash_token(token)).execute(db).await?;
     Ok(())
 }
+
+/// Ends every session of the user (after a password reset), in the caller's transaction.
+pub async fn end_all(conn: &mut sqlx::PgConnection, user_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!("DELETE FROM sessions WHERE user_id = $1", user_id).execute(conn).await?;
+    Ok(())
+}

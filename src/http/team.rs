@@ -1,5 +1,6 @@
-//! Team and API keys (admins only): add and remove members, issue and revoke keys. A new
-//! key is shown once, on the page that created it.
+//! Team and API keys (admins only): the team with its pending invitations (sent from
+//! `team_invites`), role changes and removals; issue and revoke keys. A new key is shown
+//! once, on the page that created it.
 
 use askama::Template;
 use axum::{
@@ -12,17 +13,16 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{
-    auth::refusal,
     csrf::{CsrfForm, CsrfToken, NoFields},
     error::{AppError, AppResult},
     layout::{Chrome, render},
     session::AdminUser,
+    team_invites::InviteForm,
 };
 use crate::{
-    domain::email::EmailAddress,
     http::AppState,
     http::path_id::PathId,
-    orgs::{self, NewUserError, Role},
+    orgs::{self, Role},
 };
 
 pub struct Member {
@@ -33,28 +33,28 @@ pub struct Member {
     pub created_at: DateTime<Utc>,
 }
 
+/// An invitation not accepted yet.
+pub struct PendingInvite {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub sent_at: DateTime<Utc>,
+    /// `None` once its link has expired (or was pruned).
+    pub valid_until: Option<DateTime<Utc>>,
+}
+
 #[derive(Template)]
 #[template(path = "team.html")]
-struct TeamPage {
+pub(super) struct TeamPage {
     chrome: Chrome,
     members: Vec<Member>,
+    invites: Vec<PendingInvite>,
     me: Uuid,
     error: Option<String>,
     notice: Option<String>,
-    /// What was typed into "Add a member", kept when it is refused.
-    draft: AddMemberForm,
-}
-
-#[derive(Deserialize, Default)]
-pub struct AddMemberForm {
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    role: String,
-    #[serde(default)]
-    password: String,
+    /// What was typed into "Invite a teammate", kept when it is refused.
+    draft: InviteForm,
 }
 
 /// Notices after a change, named in the redirect so a reload does not repeat the change.
@@ -69,18 +69,20 @@ impl Done {
         match self.done.as_str() {
             "removed" => Some("The member was removed; they can no longer sign in.".into()),
             "role" => Some("The role was changed.".into()),
+            "invited" => Some("The invitation is on its way. It is listed below until it is accepted.".into()),
+            "revoked" => Some("The invitation was withdrawn; its link no longer works.".into()),
             _ => None,
         }
     }
 }
 
-async fn team_page(
+pub(super) async fn team_page(
     state: &AppState,
     admin: &AdminUser,
     csrf: &CsrfToken,
     error: Option<String>,
     notice: Option<String>,
-    draft: AddMemberForm,
+    draft: InviteForm,
 ) -> AppResult<TeamPage> {
     let members = sqlx::query_as!(
         Member,
@@ -89,8 +91,21 @@ async fn team_page(
     )
     .fetch_all(&state.db)
     .await?;
+    let invites = sqlx::query_as!(
+        PendingInvite,
+        r#"SELECT i.id, i.email, i.name, i.role, i.updated_at AS sent_at,
+                  CASE WHEN l.expires_at > $2 THEN l.expires_at END AS valid_until
+           FROM team_invites i
+           LEFT JOIN account_links l ON l.invite_id = i.id AND l.used_at IS NULL
+           WHERE i.org_id = $1 AND i.accepted_at IS NULL
+           ORDER BY i.updated_at"#,
+        admin.0.org_id,
+        state.clock.now(),
+    )
+    .fetch_all(&state.db)
+    .await?;
     let chrome = Chrome::new(state, Some(&admin.0), csrf, "team").await?;
-    Ok(TeamPage { chrome, members, me: admin.0.id, error, notice, draft })
+    Ok(TeamPage { chrome, members, invites, me: admin.0.id, error, notice, draft })
 }
 
 pub async fn page(
@@ -99,37 +114,7 @@ pub async fn page(
     csrf: CsrfToken,
     Query(done): Query<Done>,
 ) -> AppResult<Response> {
-    render(&team_page(&state, &admin, &csrf, None, done.notice(), AddMemberForm::default()).await?)
-}
-
-pub async fn add_member(
-    State(state): State<AppState>,
-    admin: AdminUser,
-    csrf: CsrfToken,
-    CsrfForm(form): CsrfForm<AddMemberForm>,
-) -> AppResult<Response> {
-    match add(&state, &admin, &form).await {
-        Ok(email) => {
-            let notice = format!("{email} can now sign in with the password you set.");
-            render(&team_page(&state, &admin, &csrf, None, Some(notice), AddMemberForm::default()).await?)
-        }
-        Err(refused) => {
-            let (status, message) = refusal(refused)?;
-            let draft = AddMemberForm { password: String::new(), ..form };
-            let page = team_page(&state, &admin, &csrf, Some(message), None, draft).await?;
-            Ok((status, render(&page)?).into_response())
-        }
-    }
-}
-
-async fn add(state: &AppState, admin: &AdminUser, form: &AddMemberForm) -> Result<String, NewUserError> {
-    let email = EmailAddress::parse(&form.email).map_err(NewUserError::Invalid)?;
-    let role = Role::parse(&form.role).ok_or(NewUserError::Invalid("choose a role: admin or member"))?;
-    orgs::check_password(&form.password)?;
-    let hash = orgs::hash_password(&form.password).await?;
-    let mut conn = state.db.acquire().await?;
-    orgs::create_user(&mut conn, admin.0.org_id, &email, &form.name, &hash, role).await?;
-    Ok(email.into_string())
+    render(&team_page(&state, &admin, &csrf, None, done.notice(), InviteForm::default()).await?)
 }
 
 pub async fn remove_member(
@@ -180,7 +165,7 @@ pub async fn change_role(
 }
 
 async fn refuse_self(state: &AppState, admin: &AdminUser, csrf: &CsrfToken, message: &str) -> AppResult<Response> {
-    let page = team_page(state, admin, csrf, Some(message.into()), None, AddMemberForm::default()).await?;
+    let page = team_page(state, admin, csrf, Some(message.into()), None, InviteForm::default()).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
 }
 

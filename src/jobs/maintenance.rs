@@ -6,7 +6,8 @@ use super::kinds::{email::SendEmail, keepalive::KeepAlive};
 use crate::jobs::Env;
 
 /// Deletes finished jobs and webhook deliveries past their retention, expired sessions,
-/// OAuth states and limit counters whose window has passed.
+/// OAuth states and limit counters whose window has passed, old account links, and
+/// organizations whose admin never confirmed the address.
 pub async fn prune(env: &Env) -> anyhow::Result<()> {
     let jobs = super::queue::prune(&env.db, env.settings.jobs.retention_days).await?;
     let sessions = sqlx::query!("DELETE FROM sessions WHERE expires_at < now()").execute(&env.db).await?;
@@ -18,14 +19,36 @@ pub async fn prune(env: &Env) -> anyhow::Result<()> {
     .execute(&env.db)
     .await?;
     sqlx::query!("DELETE FROM oauth_states WHERE expires_at < now()").execute(&env.db).await?;
+    let accounts = prune_accounts(env).await?;
     tracing::info!(
         jobs,
         deliveries = deliveries.rows_affected(),
         sessions = sessions.rows_affected(),
         throttles,
+        unconfirmed_organizations = accounts,
         "pruned old rows"
     );
     Ok(())
+}
+
+/// Account links a week past their expiry (until then a visit says "expired" rather than
+/// "not valid"), spent email cooldowns, invitations accepted a month ago, and sign-ups
+/// never confirmed within a month: nobody ever used those organizations, and the address
+/// is free again. Returns how many organizations went.
+async fn prune_accounts(env: &Env) -> sqlx::Result<u64> {
+    sqlx::query!("DELETE FROM account_links WHERE expires_at < now() - interval '7 days'").execute(&env.db).await?;
+    let cooldown = env.settings.accounts.email_cooldown_secs.max(86_400) as f64;
+    sqlx::query!("DELETE FROM account_email_cooldowns WHERE sent_at < now() - make_interval(secs => $1)", cooldown)
+        .execute(&env.db)
+        .await?;
+    sqlx::query!("DELETE FROM team_invites WHERE accepted_at < now() - interval '30 days'").execute(&env.db).await?;
+    let unconfirmed = sqlx::query!(
+        "DELETE FROM organizations o WHERE o.created_at < now() - interval '30 days'
+           AND NOT EXISTS (SELECT 1 FROM users u WHERE u.org_id = o.id AND u.email_verified_at IS NOT NULL)"
+    )
+    .execute(&env.db)
+    .await?;
+    Ok(unconfirmed.rows_affected())
 }
 
 /// Lever connections that need looking after: idle ones are refreshed before Lever's

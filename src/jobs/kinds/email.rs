@@ -5,11 +5,11 @@
 
 mod deliver;
 
-use chrono::{DateTime, Utc};
+pub(super) use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use self::deliver::{Message, Undelivered, deliver};
+pub(super) use self::deliver::{Message, Undelivered, deliver};
 
 use crate::{
     copy::{self, Explained},
@@ -21,7 +21,7 @@ use crate::{
     jobs::Env,
     jobs::{
         self, Job, JobContext, JobError,
-        kinds::{Subject, error_note::ErrorNote, follow_up},
+        kinds::{Subject, account_email, error_note::ErrorNote, follow_up},
     },
 };
 
@@ -38,6 +38,14 @@ pub enum SendEmail {
     ReconnectNeeded { org_id: Uuid },
     /// To admins: the Lever connection reaches its one-year limit soon.
     ExpiryWarning { org_id: Uuid },
+    /// To a new admin: the link that confirms their address.
+    ConfirmEmail { link_id: Uuid },
+    /// To someone who asked for one: a password reset link.
+    PasswordReset { link_id: Uuid },
+    /// To someone an admin of `org_id` invited to the team.
+    TeamInvite { org_id: Uuid, link_id: Uuid },
+    /// To an address that already has an account, when someone tried to sign up with it.
+    SignupAttempt { user_id: Uuid },
 }
 
 impl Job for SendEmail {
@@ -51,6 +59,10 @@ impl Job for SendEmail {
             Self::ResultReady { invitation_id } => format!("email:result:{invitation_id}"),
             Self::ReconnectNeeded { org_id } => format!("email:reconnect:{org_id}"),
             Self::ExpiryWarning { org_id } => format!("email:expiry:{org_id}"),
+            Self::ConfirmEmail { link_id } | Self::PasswordReset { link_id } | Self::TeamInvite { link_id, .. } => {
+                format!("email:link:{link_id}")
+            }
+            Self::SignupAttempt { user_id } => format!("email:signup-attempt:{user_id}"),
         })
     }
 
@@ -69,6 +81,10 @@ impl Job for SendEmail {
                 to_admins(env, ctx.job_id, org_id, "notice:expiry", "Reconnect Lever before its access expires", &text)
                     .await
             }
+            Self::ConfirmEmail { link_id } | Self::PasswordReset { link_id } | Self::TeamInvite { link_id, .. } => {
+                account_email::link(env, link_id).await
+            }
+            Self::SignupAttempt { user_id } => account_email::signup_attempt(env, ctx.job_id, user_id).await,
         }
     }
 }
@@ -282,7 +298,7 @@ async fn to_admins(
     Ok(())
 }
 
-fn into_job_error(e: Undelivered) -> JobError {
+pub(super) fn into_job_error(e: Undelivered) -> JobError {
     match e {
         Undelivered::Mail(e @ MailError::Transient(_)) => JobError::Retry(e.into()),
         Undelivered::Mail(e @ MailError::Permanent(_)) => JobError::Fail(e.into()),

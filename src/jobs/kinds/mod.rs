@@ -1,6 +1,7 @@
 //! One module per job kind, and [`follow_up`]: the jobs that carry out an invitation
 //! transition's effects.
 
+mod account_email;
 pub mod close;
 pub mod delivery;
 pub mod email;

@@ -70,6 +70,8 @@ pub struct Options {
     pub database_server: Option<String>,
     /// Start the metrics listener (`FULCRUM_METRICS_BIND`) on a port of its own.
     pub metrics: bool,
+    /// No `SMTP_URL`: mail is written to the outbox folder, as in development.
+    pub mail_to_outbox: bool,
 }
 
 impl Default for Options {
@@ -82,6 +84,7 @@ impl Default for Options {
             host: Ipv4Addr::LOCALHOST,
             database_server: None,
             metrics: false,
+            mail_to_outbox: false,
         }
     }
 }
@@ -124,6 +127,9 @@ pub async fn spawn_with(options: Options) -> TestApp {
         ("FULCRUM__JOBS__POLL_INTERVAL_MS", "200".to_string()),
         ("FULCRUM__LEVER__REQUEST_TIMEOUT_MS", "3000".to_string()),
     ];
+    if options.mail_to_outbox {
+        env.retain(|(key, _)| *key != "SMTP_URL");
+    }
     if options.lever_configured {
         env.push(("LEVER_CLIENT_ID", super::fake_lever::CLIENT_ID.to_string()));
         env.push(("LEVER_CLIENT_SECRET", super::fake_lever::CLIENT_SECRET.to_string()));

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod accounts;
 pub mod app;
 pub mod browser;
 pub mod chromium;

@@ -1,6 +1,9 @@
 //! Organizations and people for tests, made the way `fulcrum org create` makes them.
 
-use fulcrum::{domain::email::EmailAddress, orgs};
+use fulcrum::{
+    domain::email::EmailAddress,
+    orgs::{self, NewUser, Verification},
+};
 use reqwest::Method;
 use uuid::Uuid;
 
@@ -27,7 +30,8 @@ impl TestApp {
         let email = format!("admin-{}@{}.test", Uuid::new_v4().simple(), name.to_lowercase().replace(' ', "-"));
         let hash = password_hash();
         let mut tx = self.db.begin().await.unwrap();
-        let created = orgs::create_org(&mut tx, name, &EmailAddress::parse(&email).unwrap(), hash).await.unwrap();
+        let address = EmailAddress::parse(&email).unwrap();
+        let created = orgs::create_org(&mut tx, name, &address, hash, Verification::Verified).await.unwrap();
         tx.commit().await.unwrap();
         TestOrg { id: created.org_id, admin_id: created.admin_user_id, admin_email: email, api_key: created.api_key }
     }
@@ -36,7 +40,10 @@ impl TestApp {
         let email = format!("{}-{}@acme.test", role.as_str(), Uuid::new_v4().simple());
         let hash = password_hash();
         let mut conn = self.db.acquire().await.unwrap();
-        orgs::create_user(&mut conn, org.id, &EmailAddress::parse(&email).unwrap(), "", hash, role).await.unwrap();
+        let address = EmailAddress::parse(&email).unwrap();
+        let user =
+            NewUser { email: &address, name: "", password_hash: hash, role, verification: Verification::Verified };
+        orgs::create_user(&mut conn, org.id, &user).await.unwrap();
         email
     }
 

@@ -37,7 +37,7 @@ const RECORD_FOR: Duration = Duration::from_secs(30);
 
 /// One message to one recipient. `scope` with `kind` and `to` names it: the invitation it
 /// is about, or the job that sends it.
-pub(super) struct Message<'a> {
+pub(in crate::jobs::kinds) struct Message<'a> {
     pub org_id: Uuid,
     pub invitation_id: Option<Uuid>,
     pub kind: &'a str,
@@ -47,7 +47,7 @@ pub(super) struct Message<'a> {
 
 /// Why a message was not (known to be) sent.
 #[derive(Debug)]
-pub(super) enum Undelivered {
+pub(in crate::jobs::kinds) enum Undelivered {
     /// The mail server's answer, or trouble reaching it.
     Mail(MailError),
     /// Another attempt is sending it now: look again after this long.
@@ -64,7 +64,11 @@ impl From<sqlx::Error> for Undelivered {
 }
 
 /// Sends `rendered` as `message` unless it was sent, or may have been.
-pub(super) async fn deliver(env: &Env, message: &Message<'_>, rendered: &Rendered) -> Result<(), Undelivered> {
+pub(in crate::jobs::kinds) async fn deliver(
+    env: &Env,
+    message: &Message<'_>,
+    rendered: &Rendered,
+) -> Result<(), Undelivered> {
     let key = format!("{}:{}:{}", message.kind, message.scope, message.to);
     let recorded = sqlx::query!(
         "SELECT id, status, created_at FROM emails WHERE send_key = $1 AND status IN ('sending', 'sent')",
