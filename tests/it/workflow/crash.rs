@@ -106,7 +106,7 @@ async fn a_database_crash_under_load_loses_nothing_acknowledged_and_repeats_no_e
 
     // Every candidate invited, each effect exactly once.
     let all = candidates.len();
-    eventually("every candidate invited in Lever and by email", Duration::from_secs(60), || async {
+    eventually("every candidate invited in Lever and by email", Duration::from_secs(180), || async {
         let tagged =
             candidates.iter().filter(|c| app.lever.tags(&orgs[c.org].1, &c.opportunity).contains(&INVITED.into()));
         tagged.count() == all && app.smtp.messages().len() >= all
