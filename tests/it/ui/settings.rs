@@ -15,6 +15,11 @@ async fn signing_up_and_connecting_lever_ends_on_the_confirmation() {
     tab.fill("input[name=email]", "ada@acme.test").await;
     tab.fill("input[name=password]", crate::support::org::PASSWORD).await;
     tab.click("main form button[type=submit]").await;
+    // The address is confirmed by the link emailed to it.
+    let mail = app.mail_to("ada@acme.test", 0).await;
+    let link = crate::support::accounts::link_in(&mail, "/signup/verify/");
+    let path = &link[link.find("/signup/verify/").expect("a confirmation link")..];
+    tab.goto(path).await;
     tab.find("#getting-started").await;
     tab.check("dashboard-first-visit").await;
 
