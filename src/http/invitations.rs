@@ -21,6 +21,7 @@ use crate::{
     http::AppState,
     http::path_id::PathId,
     invitations::{self, Filter, Invitation, InvitationStatus},
+    report::AnswerLine,
 };
 
 pub struct AssessmentOption {
@@ -95,15 +96,6 @@ pub async fn dashboard(
     })
 }
 
-/// One answer on the report: the question, what the candidate chose, whether it was right.
-pub struct AnswerLine {
-    pub number: usize,
-    pub prompt: String,
-    pub chosen: String,
-    pub right_answer: String,
-    pub correct: bool,
-}
-
 #[derive(Template)]
 #[template(path = "report.html")]
 struct Report {
@@ -134,21 +126,7 @@ pub async fn report(
     let questions: Vec<Question> = serde_json::from_value(extra.questions).unwrap_or_default();
     let chosen: Vec<Option<usize>> =
         inv.answers.clone().and_then(|a| serde_json::from_value(a).ok()).unwrap_or_default();
-    let answers = questions
-        .iter()
-        .enumerate()
-        .filter(|_| !chosen.is_empty())
-        .map(|(i, q)| {
-            let pick = chosen.get(i).copied().flatten();
-            AnswerLine {
-                number: i + 1,
-                prompt: q.prompt.clone(),
-                chosen: pick.and_then(|c| q.choices.get(c).cloned()).unwrap_or_else(|| "(no answer)".into()),
-                right_answer: q.choices.get(q.answer).cloned().unwrap_or_default(),
-                correct: pick == Some(q.answer),
-            }
-        })
-        .collect();
+    let answers = crate::report::answer_lines(&questions, &chosen);
     let result = Status::label(Status::of(inv.status, inv.passed));
     let duration_minutes = match (inv.started_at, inv.completed_at) {
         (Some(start), Some(end)) if inv.status == InvitationStatus::Completed => Some((end - start).num_minutes()),
