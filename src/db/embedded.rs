@@ -84,7 +84,7 @@ impl EmbeddedPostgres {
         if users.try_lock().is_ok() {
             tracing::info!("stopping the embedded PostgreSQL cluster");
             let status = pg_command(&self.bin_dir, "pg_ctl")
-                .args(["stop", "-w", "-m", "fast", "-D"])
+                .args(["stop", "-w", "-t", "300", "-m", "fast", "-D"])
                 .arg(&self.data_dir)
                 .stdout(Stdio::null())
                 .status()

@@ -106,7 +106,7 @@ async fn a_database_crash_under_load_loses_nothing_acknowledged_and_repeats_no_e
 
     // Every candidate invited, each effect exactly once.
     let all = candidates.len();
-    eventually("every candidate invited in Lever and by email", Duration::from_secs(180), || async {
+    eventually("every candidate invited in Lever and by email", Duration::from_secs(300), || async {
         let tagged =
             candidates.iter().filter(|c| app.lever.tags(&orgs[c.org].1, &c.opportunity).contains(&INVITED.into()));
         tagged.count() == all && app.smtp.messages().len() >= all
@@ -126,8 +126,10 @@ async fn a_database_crash_under_load_loses_nothing_acknowledged_and_repeats_no_e
     assert_eq!(unknown, 0, "every send's outcome was recorded");
 
     drop(app);
+    // The cluster and its data are thrown away: stopped at once, as in the crashes above
+    // (a clean shutdown's checkpoint can outlast pg_ctl's wait on a busy machine).
     let cluster = Arc::into_inner(cluster).expect("no other user of the cluster");
-    tokio::task::spawn_blocking(move || cluster.stop()).await.unwrap().unwrap();
+    tokio::task::spawn_blocking(move || cluster.crash()).await.unwrap().unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
