@@ -112,7 +112,8 @@ async fn configure_org(state: &App) -> String {
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    let change = settings::Change { stage_change_token: Some(Some(SIGNATURE_TOKEN.into())), ..Default::default() };
+    let mut change = settings::Change::default();
+    change.token(fulcrum::lever::webhook::STAGE_CHANGE, Some(SIGNATURE_TOKEN.into()));
     settings::apply(&state.lever, org.org_id, &change).await.unwrap();
     sqlx::query_scalar("SELECT webhook_key FROM organizations WHERE id = $1")
         .bind(org.org_id)

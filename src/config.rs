@@ -102,6 +102,7 @@ pub struct LeverSettings {
     pub cache_ttl_secs: i64,
     pub keepalive_days: i64,
     pub expiry_warning_days: i64,
+    pub sweep_minutes: i64,
 }
 
 #[derive(Clone, Deserialize)]

@@ -422,3 +422,155 @@ pub async fn mark_reminded(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<()
     sqlx::query!("UPDATE invitations SET reminder_sent_at = now() WHERE id = $1", id).execute(conn).await?;
     Ok(())
 }
+
+/// An opportunity Fulcrum holds invitations for (not erased), and whether one is open.
+pub struct Held {
+    pub id: String,
+    pub open: bool,
+}
+
+/// The organization's opportunities with invitations whose candidate was not erased.
+pub async fn held_opportunities(db: &sqlx::PgPool, org_id: Uuid) -> sqlx::Result<Vec<Held>> {
+    let rows = sqlx::query!(
+        r#"SELECT opportunity_id, bool_or(status IN ('invited', 'started')) AS "open!"
+           FROM invitations WHERE org_id = $1 AND erased_at IS NULL
+           GROUP BY opportunity_id"#,
+        org_id
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| Held { id: r.opportunity_id, open: r.open }).collect())
+}
+
+/// The candidate was deleted or anonymized in Lever: their name, email address and answers
+/// go from every table of Fulcrum's that held them (the address also from the delivery log,
+/// sent-mail records and job errors), the anonymous result (assessment, score, dates)
+/// stays, and the opportunity is marked so that nothing more is written to it in Lever.
+/// Call after cancelling what is open. Returns what was erased: the queue's own records
+/// (job errors) are the caller's to scrub of the same words.
+pub async fn erase(
+    conn: &mut PgConnection,
+    org_id: Uuid,
+    opportunity_id: &str,
+    why: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Erased> {
+    sqlx::query!(
+        "INSERT INTO erased_opportunities (org_id, opportunity_id, erased_at, why) VALUES ($1, $2, $3, $4)
+         ON CONFLICT DO NOTHING",
+        org_id,
+        opportunity_id,
+        now,
+        why,
+    )
+    .execute(&mut *conn)
+    .await?;
+    let people = sqlx::query!(
+        "SELECT DISTINCT candidate_email, candidate_name FROM invitations
+         WHERE org_id = $1 AND opportunity_id = $2 AND erased_at IS NULL",
+        org_id,
+        opportunity_id,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    // Every piece of free text that may quote the candidate: an address or a name.
+    let words: Vec<String> = people
+        .iter()
+        .flat_map(|p| [p.candidate_email.clone(), p.candidate_name.clone()])
+        .filter(|w| w.trim().len() >= 3)
+        .collect();
+    sqlx::query!(
+        "UPDATE emails e SET to_address = '', subject = '', error = NULL, send_key = NULL
+         FROM invitations i WHERE e.invitation_id = i.id AND i.org_id = $1 AND i.opportunity_id = $2",
+        org_id,
+        opportunity_id,
+    )
+    .execute(&mut *conn)
+    .await?;
+    for word in &words {
+        sqlx::query!(
+            "UPDATE deliveries SET result = replace(result, $3, '(erased)')
+             WHERE org_id = $1 AND opportunity_id = $2 AND strpos(result, $3) > 0",
+            org_id,
+            opportunity_id,
+            word,
+        )
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query!(
+            "UPDATE invitations SET failure_reason = replace(failure_reason, $3, '(erased)')
+             WHERE org_id = $1 AND opportunity_id = $2 AND strpos(failure_reason, $3) > 0",
+            org_id,
+            opportunity_id,
+            word,
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    let erased = sqlx::query!(
+        "UPDATE invitations SET candidate_name = '', candidate_email = '', answers = NULL, email_error = NULL,
+                                erased_at = $3
+         WHERE org_id = $1 AND opportunity_id = $2 AND erased_at IS NULL",
+        org_id,
+        opportunity_id,
+        now,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(Erased { invitations: erased.rows_affected(), words })
+}
+
+/// What [`erase`] removed.
+pub struct Erased {
+    pub invitations: u64,
+    /// The candidate's address and name, as they may still be quoted elsewhere.
+    pub words: Vec<String>,
+}
+
+/// Whether the candidate of this opportunity was deleted or anonymized in Lever: nothing
+/// more is written to it.
+pub async fn is_erased(conn: &mut PgConnection, org_id: Uuid, opportunity_id: &str) -> sqlx::Result<bool> {
+    let erased = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM erased_opportunities WHERE org_id = $1 AND opportunity_id = $2) AS "erased!""#,
+        org_id,
+        opportunity_id,
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(erased)
+}
+
+/// Why an invitation is cancelled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CancelReason {
+    Hired,
+    Archived { reason: Option<String> },
+    Removed,
+}
+
+/// Cancels every open invitation of the opportunity.
+pub async fn cancel_open(
+    conn: &mut PgConnection,
+    org_id: Uuid,
+    opportunity_id: &str,
+    reason: &CancelReason,
+    _now: DateTime<Utc>,
+) -> sqlx::Result<Vec<(Uuid, Vec<Effect>)>> {
+    let open: Vec<Invitation> = sqlx::query_as(select_invitation!(
+        "WHERE i.org_id = $1 AND i.opportunity_id = $2 AND i.status IN ('invited', 'started')
+         ORDER BY i.created_at FOR UPDATE OF i"
+    ))
+    .bind(org_id)
+    .bind(opportunity_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut cancelled = Vec::new();
+    for inv in &open {
+        match cancel(conn, inv, &format!("{reason:?}")).await {
+            Ok(effects) => cancelled.push((inv.id, effects)),
+            Err(Error::Refused(_)) => {}
+            Err(Error::Database(e)) => return Err(e),
+        }
+    }
+    Ok(cancelled)
+}

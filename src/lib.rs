@@ -5,7 +5,7 @@
 //! process runs), then `http::routes` (every URL), then `jobs` (the queue).
 //!
 //! The modules form layers, each using only those below it: `app` and `cli` at the top;
-//! then `http`; then `integration_health`; then `jobs`; then `report`, `invitations`, `lever`, `email`, `orgs`, `copy`; then
+//! then `http`; then `integration_health`; then `jobs`; then `report`, `invitations`, `stage_entries`, `sweeps`, `lever`, `email`, `orgs`, `copy`; then
 //! `db`, `crypto`, `config`, `metrics`, `clock`, `backoff`; and `domain`, pure, at the bottom.
 
 /// Links emailed about accounts (confirm an address, reset a password, join a team).
@@ -50,5 +50,9 @@ pub mod orgs;
 pub mod passwords;
 /// An invitation's report: what it says, and the PDF attached in Lever and downloaded.
 pub mod report;
+/// Which moves of candidates into trigger stages were handled, by whichever report came first.
+pub mod stage_entries;
+/// When each organization's next sweep of Lever is due and what the last one found.
+pub mod sweeps;
 /// Limits on how often a client may sign in, sign up or call the API.
 pub mod throttle;

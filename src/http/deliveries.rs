@@ -21,6 +21,19 @@ pub struct DeliveryRow {
     pub reason: Option<String>,
     pub result: Option<String>,
     pub duplicates: i32,
+    /// `webhook`, or found by Fulcrum: `sweep`, `waiting` (an admin's Invite them).
+    pub source: String,
+}
+
+impl DeliveryRow {
+    /// Who noticed a delivery Fulcrum found itself.
+    pub fn found_by(&self) -> Option<&'static str> {
+        match self.source.as_str() {
+            "sweep" => Some("found by the sweep: no webhook reported this move"),
+            "waiting" => Some("a waiting candidate an admin chose to invite"),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Template)]
@@ -33,7 +46,7 @@ struct DeliveriesPage {
 pub async fn page(State(state): State<AppState>, user: CurrentUser, csrf: CsrfToken) -> AppResult<Response> {
     let deliveries = sqlx::query_as!(
         DeliveryRow,
-        "SELECT received_at, event, opportunity_id, outcome, reason, result, duplicates FROM deliveries
+        "SELECT received_at, event, opportunity_id, outcome, reason, result, duplicates, source FROM deliveries
          WHERE org_id = $1 AND received_at > now() - make_interval(days => $2)
          ORDER BY received_at DESC LIMIT 500",
         user.org_id,

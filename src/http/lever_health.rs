@@ -23,7 +23,13 @@ use crate::{
 };
 
 fn handles(state: &AppState) -> Handles<'_> {
-    Handles { db: &state.db, lever: &state.lever, clock: &state.clock, brand: &state.settings.brand }
+    Handles {
+        db: &state.db,
+        lever: &state.lever,
+        clock: &state.clock,
+        brand: &state.settings.brand,
+        sweep_minutes: state.settings.lever.sweep_minutes,
+    }
 }
 
 #[derive(Template)]

@@ -46,6 +46,7 @@ pub fn routes() -> Router<AppState> {
         .route("/app/settings/integrations/lever", get(integrations::settings_page).post(integrations::save_settings))
         .route("/app/settings/integrations/lever/webhooks", post(integrations::create_webhooks))
         .route("/app/settings/integrations/lever/webhook-key", post(integrations::regenerate_key))
+        .route("/app/settings/integrations/lever/invite-waiting", post(integrations::invite_waiting))
         .route("/app/settings/integrations/lever/health", get(lever_health::page).post(lever_health::recheck))
         .route("/app/settings/email", get(email_settings::page).post(email_settings::save))
         .route("/app/settings/email/preview", post(email_settings::preview))

@@ -108,7 +108,7 @@ async fn handle(state: &AppState, key: &str, body: &[u8]) -> Result<Outcome, sql
     let Some(opportunity) = delivery.opportunity_id().filter(|id| webhook::is_lever_id(id)) else {
         return Ok(Outcome::Malformed("data.opportunityId is missing or not a Lever id".into()));
     };
-    if !matches!(delivery.event.as_str(), webhook::APPLICATION_CREATED | webhook::STAGE_CHANGE) {
+    if !webhook::is_handled(&delivery.event) {
         return Ok(Outcome::Malformed(format!("Fulcrum does not handle {} events", delivery.event)));
     }
     let opportunity_id = opportunity.to_string();
@@ -131,7 +131,8 @@ async fn lookup(state: &AppState, key: &str, fresh: bool) -> Result<Option<Arc<O
         return Ok(entry);
     }
     let row = sqlx::query!(
-        "SELECT o.id, s.application_created_token, s.stage_change_token
+        "SELECT o.id, s.application_created_token, s.stage_change_token, s.hired_token, s.archive_change_token,
+                s.deleted_token
          FROM organizations o LEFT JOIN lever_settings s ON s.org_id = o.id
          WHERE o.webhook_key = $1",
         key
@@ -142,11 +143,10 @@ async fn lookup(state: &AppState, key: &str, fresh: bool) -> Result<Option<Arc<O
         let open = |sealed: Option<String>, which: &str| {
             sealed.and_then(|s| state.cipher.decrypt(&s, &webhook::token_context(r.id, which)).ok())
         };
-        Arc::new(OrgWebhook {
-            org_id: r.id,
-            application_created_token: open(r.application_created_token, webhook::APPLICATION_CREATED),
-            stage_change_token: open(r.stage_change_token, webhook::STAGE_CHANGE),
-        })
+        let sealed =
+            [r.application_created_token, r.stage_change_token, r.hired_token, r.archive_change_token, r.deleted_token];
+        let tokens = webhook::EVENTS.into_iter().zip(sealed).filter_map(|(event, s)| Some((event, open(s, event)?)));
+        Arc::new(OrgWebhook { org_id: r.id, tokens: tokens.collect() })
     });
     state.lever.webhook_cache.put(key, entry.clone());
     Ok(entry)

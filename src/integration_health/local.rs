@@ -10,7 +10,9 @@ use crate::{
         FILES_SCOPE, SCOPES,
         connection::{self, Connection},
         settings::{self, Overview},
+        webhook,
     },
+    sweeps,
 };
 
 /// Lever's limits on refresh tokens: 90 days unused, one year in all.
@@ -25,6 +27,12 @@ pub(super) struct Facts {
     pub last_delivery: Option<DateTime<Utc>>,
     pub backlog: Vec<(JobState, i64)>,
     pub oldest_waiting: Option<DateTime<Utc>>,
+    /// The last accepted webhook delivery of each event.
+    pub last_by_event: Vec<(String, DateTime<Utc>)>,
+    /// Moves the sweep found in the last week that no webhook had reported.
+    pub found_by_sweep: i64,
+    pub sweep: Option<sweeps::Sweep>,
+    pub sweep_minutes: i64,
 }
 
 impl Facts {
@@ -45,7 +53,36 @@ impl Facts {
         )
         .fetch_one(h.db)
         .await?;
-        Ok(Self { connection, overview, last_delivery, backlog, oldest_waiting })
+        let last_by_event = sqlx::query!(
+            r#"SELECT event AS "event!", max(received_at) AS "at!" FROM deliveries
+               WHERE org_id = $1 AND outcome = 'accepted' AND source = 'webhook' AND event IS NOT NULL
+               GROUP BY event"#,
+            org_id
+        )
+        .fetch_all(h.db)
+        .await?
+        .into_iter()
+        .map(|r| (r.event, r.at))
+        .collect();
+        let found_by_sweep = sqlx::query_scalar!(
+            r#"SELECT count(*) AS "n!" FROM deliveries
+               WHERE org_id = $1 AND source = 'sweep' AND received_at > now() - interval '7 days'"#,
+            org_id
+        )
+        .fetch_one(h.db)
+        .await?;
+        let sweep = sweeps::get(h.db, org_id).await?;
+        Ok(Self {
+            connection,
+            overview,
+            last_delivery,
+            backlog,
+            oldest_waiting,
+            last_by_event,
+            found_by_sweep,
+            sweep,
+            sweep_minutes: h.sweep_minutes,
+        })
     }
 
     pub fn granted(&self, scope: &str) -> bool {
@@ -140,14 +177,19 @@ pub(super) fn scopes(facts: &Facts) -> Check {
 
 pub(super) fn signature_tokens(facts: &Facts) -> Check {
     let tokens = &facts.overview.signature_tokens;
-    let missing: Vec<&str> =
-        [("applicationCreated", tokens.application_created), ("candidateStageChange", tokens.stage_change)]
-            .into_iter()
-            .filter(|(_, set)| !set)
-            .map(|(event, _)| event)
-            .collect();
-    let (status, detail) = match missing.as_slice() {
-        [] => (Status::Ok, "A signature token is held for applicationCreated and candidateStageChange.".to_string()),
+    let missing: Vec<&str> = webhook::EVENTS.into_iter().filter(|e| !tokens.get(e).copied().unwrap_or(false)).collect();
+    let required: Vec<&str> = missing.iter().copied().filter(|e| webhook::REQUIRED.contains(e)).collect();
+    let (status, detail) = match (required.as_slice(), missing.as_slice()) {
+        (_, []) => (Status::Ok, format!("A signature token is held for each event: {}.", webhook::EVENTS.join(", "))),
+        ([], _) => (
+            Status::Warning,
+            format!(
+                "No signature token for {}: hires, rejections and deletions in Lever are learnt only from the sweep, \
+                 up to {} minutes late.",
+                missing.join(", "),
+                facts.sweep_minutes
+            ),
+        ),
         _ => (
             Status::Error,
             format!("No signature token for {}: those deliveries are refused (401).", missing.join(", ")),
@@ -169,11 +211,29 @@ pub(super) fn deliveries(facts: &Facts, now: DateTime<Utc>) -> Check {
     );
     let quiet = Duration::days(QUIET_DAYS);
     let connected_for = facts.connection.as_ref().map(|c| now - c.authorized_at).unwrap_or_default();
+    let per_event: Vec<String> = webhook::EVENTS
+        .into_iter()
+        .map(|event| match facts.last_by_event.iter().find(|(e, _)| e == event) {
+            Some((_, at)) => format!("{event} {}", at.format("%Y-%m-%d %H:%M UTC")),
+            None => format!("{event} never"),
+        })
+        .collect();
+    let per_event = format!("Last accepted per event: {}.", per_event.join("; "));
     let (status, detail) = match facts.last_delivery {
-        Some(at) if now - at > quiet => {
-            (Status::Warning, format!("No delivery from Lever accepted since {}.", at.format("%Y-%m-%d %H:%M UTC")))
-        }
-        Some(at) => (Status::Ok, format!("Last delivery accepted {}.", at.format("%Y-%m-%d %H:%M UTC"))),
+        _ if facts.found_by_sweep > 0 => (
+            Status::Warning,
+            format!(
+                "In the last 7 days the sweep found {} move{} into trigger stages that no webhook reported: \
+                 deliveries are lost or switched off. {per_event}",
+                facts.found_by_sweep,
+                if facts.found_by_sweep == 1 { "" } else { "s" }
+            ),
+        ),
+        Some(at) if now - at > quiet => (
+            Status::Warning,
+            format!("No delivery from Lever accepted since {}. {per_event}", at.format("%Y-%m-%d %H:%M UTC")),
+        ),
+        Some(_) => (Status::Ok, per_event),
         None if connected_for > quiet => (
             Status::Warning,
             format!("No delivery from Lever accepted in the {} days since connecting.", connected_for.num_days()),
@@ -205,13 +265,43 @@ pub(super) fn jobs(facts: &Facts, now: DateTime<Utc>) -> Check {
     Check::new("jobs", "Background work", status, detail, fix)
 }
 
-/// No periodic sweep is built yet: said plainly rather than reported as fine.
-pub(super) fn sweep() -> Check {
-    Check::new(
-        "sweep",
-        "Sweep",
-        Status::Warning,
-        "No periodic sweep: deliveries Lever gives up on (or never sends) are not recovered.",
-        "Keep the webhooks switched on in Lever; move a missed candidate out of the trigger stage and back in.",
-    )
+/// The sweep: when it last ran, what it found, and whether it is running at all.
+pub(super) fn sweep(facts: &Facts, now: DateTime<Utc>) -> Check {
+    let every = Duration::minutes(facts.sweep_minutes.max(1));
+    let check = |status, detail: String, fix: &str| Check::new("sweep", "Sweep", status, detail, fix);
+    let Some(sweep) = &facts.sweep else {
+        return check(Status::Warning, "No sweep yet: it starts when Lever is connected.".into(), RECONNECT);
+    };
+    let workers = "Make sure a worker process (fulcrum serve or fulcrum worker) is running.";
+    if let Some(error) = &sweep.last_error {
+        return check(Status::Error, format!("The last sweep failed: {error}"), workers);
+    }
+    match sweep.last_finished_at {
+        Some(at) if now - at > every * 3 => check(
+            Status::Warning,
+            format!(
+                "The last sweep ran {}; one is due every {} minutes.",
+                at.format("%Y-%m-%d %H:%M UTC"),
+                every.num_minutes()
+            ),
+            workers,
+        ),
+        Some(at) => check(
+            Status::Ok,
+            format!(
+                "Last sweep {}: {} move{} found that no webhook reported. Every {} minutes Fulcrum reads Lever for them.",
+                at.format("%Y-%m-%d %H:%M UTC"),
+                sweep.last_found,
+                if sweep.last_found == 1 { "" } else { "s" },
+                every.num_minutes()
+            ),
+            "",
+        ),
+        None if now - sweep.next_at > every * 2 => {
+            check(Status::Warning, "No sweep has run since Lever was connected.".into(), workers)
+        }
+        None => {
+            check(Status::Ok, format!("The first sweep is due by {}.", sweep.next_at.format("%Y-%m-%d %H:%M UTC")), "")
+        }
+    }
 }

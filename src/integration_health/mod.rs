@@ -74,6 +74,7 @@ pub struct Handles<'a> {
     pub lever: &'a Lever,
     pub clock: &'a Clock,
     pub brand: &'a str,
+    pub sweep_minutes: i64,
 }
 
 /// The organization's health, from the last check when it is fresh, else checked now.
@@ -131,7 +132,7 @@ async fn check(h: &Handles<'_>, org_id: Uuid) -> anyhow::Result<Health> {
         remote.trigger_stages,
         remote.postings,
         local::jobs(&facts, now),
-        local::sweep(),
+        local::sweep(&facts, now),
     ];
     checks.retain(|c| !c.id.is_empty());
     Ok(Health { checked_at: now, checks })

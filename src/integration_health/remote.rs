@@ -11,7 +11,7 @@ use crate::{
         Api, LeverError,
         settings::cached_stages,
         types::Stage,
-        webhook::{APPLICATION_CREATED, STAGE_CHANGE},
+        webhook::{self, EVENTS, REQUIRED},
     },
 };
 
@@ -88,9 +88,18 @@ async fn read(h: &Handles<'_>, org_id: Uuid, facts: &Facts) -> Result<Remote, Le
 fn webhooks(facts: &Facts, registered: &[Value]) -> Check {
     let url = &facts.overview.webhook_url;
     let at_our_url = |event: &str| registered.iter().any(|w| w["event"] == event && w["url"].as_str() == Some(url));
-    let missing: Vec<&str> = [APPLICATION_CREATED, STAGE_CHANGE].into_iter().filter(|e| !at_our_url(e)).collect();
+    let missing: Vec<&str> = EVENTS.into_iter().filter(|e| !at_our_url(e)).collect();
+    let required = missing.iter().any(|e| REQUIRED.contains(e));
     let (status, detail) = match missing.as_slice() {
-        [] => (Status::Ok, format!("applicationCreated and candidateStageChange are registered in Lever at {url}.")),
+        [] => (Status::Ok, format!("{} are registered in Lever at {url}.", EVENTS.join(", "))),
+        _ if !required => (
+            Status::Warning,
+            format!(
+                "Not registered in Lever at {url}: {}. Hires, rejections and deletions are learnt from the sweep \
+                 only.",
+                missing.iter().map(|e| webhook::label(e)).collect::<Vec<_>>().join(", ")
+            ),
+        ),
         _ => (
             Status::Error,
             format!(

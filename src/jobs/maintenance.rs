@@ -19,6 +19,13 @@ pub async fn prune(env: &Env) -> anyhow::Result<()> {
     .execute(&env.db)
     .await?;
     sqlx::query!("DELETE FROM oauth_states WHERE expires_at < now()").execute(&env.db).await?;
+    // Lever reruns deliveries of the last two weeks; a handled move is remembered well past that.
+    sqlx::query!(
+        "DELETE FROM stage_entries WHERE handled_at < now() - make_interval(days => $1)",
+        (env.settings.jobs.delivery_retention_days * 2) as i32
+    )
+    .execute(&env.db)
+    .await?;
     let accounts = prune_accounts(env).await?;
     tracing::info!(
         jobs,

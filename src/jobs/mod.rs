@@ -23,7 +23,10 @@ use uuid::Uuid;
 use crate::lever::LeverError;
 
 pub use env::{Env, Handles};
-pub use queue::{FailedJob, backlog, failed_jobs, latest_of_kinds, oldest_waiting, park_org, resume_org, retry_failed};
+pub use queue::{
+    FailedJob, backlog, due_for_org, failed_jobs, latest_of_kinds, oldest_waiting, park_org, resume_org, retry_failed,
+    scrub_errors,
+};
 pub use worker::{Worker, WorkerOptions};
 
 crate::domain::text_enum! {
@@ -170,6 +173,8 @@ pub fn registry() -> Registry {
         .register::<error_note::ErrorNote>()
         .register::<report_file::AttachReport>()
         .register::<keepalive::KeepAlive>()
+        .register::<sweep::SweepLever>()
+        .register::<sweep::WaitingCandidates>()
         .register::<noop::Noop>()
 }
 

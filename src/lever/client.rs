@@ -366,8 +366,13 @@ impl<'a> Api<'a> {
     }
 
     pub async fn create_webhook(&mut self, url: &str, event: &str) -> Result<Value, LeverError> {
-        let body = json!({ "url": url, "event": event, "configuration": { "conditions": {} } });
-        Ok(types::unwrap_data(self.send(Method::POST, "/webhooks", &[], Some(Body::Json(&body))).await?))
+        let mut body = json!({ "url": url, "event": event });
+        if super::webhook::takes_conditions(event) {
+            body["configuration"] = json!({ "conditions": {} });
+        }
+        // Documented answers are wrapped in `data` twice; real ones once.
+        let hook = types::unwrap_data(self.send(Method::POST, "/webhooks", &[], Some(Body::Json(&body))).await?);
+        Ok(if hook.get("id").is_none() { types::unwrap_data(hook) } else { hook })
     }
 
     pub async fn delete_webhook(&mut self, id: &str) -> Result<(), LeverError> {

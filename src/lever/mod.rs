@@ -6,6 +6,7 @@ pub mod cache;
 pub mod client;
 pub mod connection;
 pub mod feedback;
+pub mod listing;
 pub mod oauth;
 pub mod ratelimit;
 pub mod settings;

@@ -27,19 +27,16 @@ pub struct Overview {
     pub created_webhooks: serde_json::Value,
 }
 
-#[derive(Debug, Serialize)]
-pub struct TokensConfigured {
-    #[serde(rename = "applicationCreated")]
-    pub application_created: bool,
-    #[serde(rename = "candidateStageChange")]
-    pub stage_change: bool,
-}
+/// Which events have a signature token, by Lever's event name.
+pub type TokensConfigured = std::collections::BTreeMap<&'static str, bool>;
 
 pub async fn overview(lever: &Lever, org_id: Uuid) -> sqlx::Result<Overview> {
     let connection = connection::get(&lever.db, org_id).await?;
     let row = sqlx::query!(
         r#"SELECT o.webhook_key, s.application_created_token IS NOT NULL AS "app_set!",
-                  s.stage_change_token IS NOT NULL AS "stage_set!", s.verified_at,
+                  s.stage_change_token IS NOT NULL AS "stage_set!", s.hired_token IS NOT NULL AS "hired_set!",
+                  s.archive_change_token IS NOT NULL AS "archive_set!", s.deleted_token IS NOT NULL AS "deleted_set!",
+                  s.verified_at,
                   coalesce(s.trigger_stage_ids, '{}') AS "trigger_stage_ids!",
                   coalesce(s.created_webhooks, '[]') AS "created_webhooks!"
            FROM organizations o LEFT JOIN lever_settings s ON s.org_id = o.id WHERE o.id = $1"#,
@@ -64,7 +61,10 @@ pub async fn overview(lever: &Lever, org_id: Uuid) -> sqlx::Result<Overview> {
         problem: connection.and_then(|c| c.problem),
         webhook_url: webhook_url(lever, &row.webhook_key),
         verified_at: row.verified_at,
-        signature_tokens: TokensConfigured { application_created: row.app_set, stage_change: row.stage_set },
+        signature_tokens: webhook::EVENTS
+            .into_iter()
+            .zip([row.app_set, row.stage_set, row.hired_set, row.archive_set, row.deleted_set])
+            .collect(),
         trigger_stage_ids: row.trigger_stage_ids,
         stages,
         created_webhooks: row.created_webhooks,
@@ -84,12 +84,19 @@ pub async fn cached_stages(db: &PgPool, account_id: &str) -> sqlx::Result<Option
     Ok(stages.and_then(|s| serde_json::from_value(s).ok()))
 }
 
-/// A change to the settings: `None` leaves a value as it is; `Some(None)` clears a token.
+/// A change to the settings: what is not named stays as it is.
 #[derive(Debug, Default)]
 pub struct Change {
-    pub application_created_token: Option<Option<String>>,
-    pub stage_change_token: Option<Option<String>>,
+    /// Signature tokens by event: `Some` sets one, `None` clears it.
+    pub tokens: Vec<(&'static str, Option<String>)>,
     pub trigger_stage_ids: Option<Vec<String>>,
+}
+
+impl Change {
+    pub fn token(&mut self, event: &'static str, token: Option<String>) {
+        self.tokens.retain(|(e, _)| *e != event);
+        self.tokens.push((event, token));
+    }
 }
 
 /// Checks a pasted signature token: Lever's are 48 characters; anything reasonable goes.
@@ -139,20 +146,35 @@ pub async fn apply(lever: &Lever, org_id: Uuid, change: &Change) -> sqlx::Result
     let seal = |token: &Option<String>, event: &str| {
         token.as_ref().map(|t| lever.cipher.encrypt(t, &webhook::token_context(org_id, event)))
     };
+    // Per event: whether it changes, and its sealed token (NULL clears it).
+    let [a, s, h, r, d] = webhook::EVENTS.map(|event| {
+        let change = change.tokens.iter().find(|(e, _)| *e == event);
+        (change.is_some(), change.and_then(|(_, token)| seal(token, event)))
+    });
     let mut tx = lever.db.begin().await?;
     ensure_row(&mut tx, org_id).await?;
-    if let Some(token) = &change.application_created_token {
-        let sealed = seal(token, webhook::APPLICATION_CREATED);
-        sqlx::query!("UPDATE lever_settings SET application_created_token = $2 WHERE org_id = $1", org_id, sealed)
-            .execute(&mut *tx)
-            .await?;
-    }
-    if let Some(token) = &change.stage_change_token {
-        let sealed = seal(token, webhook::STAGE_CHANGE);
-        sqlx::query!("UPDATE lever_settings SET stage_change_token = $2 WHERE org_id = $1", org_id, sealed)
-            .execute(&mut *tx)
-            .await?;
-    }
+    sqlx::query!(
+        "UPDATE lever_settings
+         SET application_created_token = CASE WHEN $2 THEN $3 ELSE application_created_token END,
+             stage_change_token = CASE WHEN $4 THEN $5 ELSE stage_change_token END,
+             hired_token = CASE WHEN $6 THEN $7 ELSE hired_token END,
+             archive_change_token = CASE WHEN $8 THEN $9 ELSE archive_change_token END,
+             deleted_token = CASE WHEN $10 THEN $11 ELSE deleted_token END
+         WHERE org_id = $1",
+        org_id,
+        a.0,
+        a.1,
+        s.0,
+        s.1,
+        h.0,
+        h.1,
+        r.0,
+        r.1,
+        d.0,
+        d.1,
+    )
+    .execute(&mut *tx)
+    .await?;
     if let Some(ids) = &change.trigger_stage_ids {
         sqlx::query!("UPDATE lever_settings SET trigger_stage_ids = $2 WHERE org_id = $1", org_id, ids)
             .execute(&mut *tx)

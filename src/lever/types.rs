@@ -49,6 +49,11 @@ pub struct Opportunity {
     #[serde(deserialize_with = "applications")]
     pub applications: Vec<Application>,
     pub archived: Option<Value>,
+    /// Documented examples show the legacy top-level fields beside `archived`.
+    pub archived_at: Option<Value>,
+    pub archive_reason: Option<Value>,
+    /// Lever anonymized the candidate (its name and contact details are gone).
+    pub is_anonymized: bool,
 }
 
 impl Opportunity {
@@ -64,6 +69,17 @@ impl Opportunity {
             .filter(|c| c.to_stage_id.as_deref() == Some(stage_id))
             .max_by_key(|c| c.updated_at.unwrap_or(0))
             .and_then(|c| c.user_id.as_deref())
+    }
+
+    /// Archived (rejected or hired), in either of Lever's spellings.
+    pub fn is_archived(&self) -> bool {
+        self.archived.as_ref().is_some_and(Value::is_object) || self.archived_at.as_ref().is_some_and(Value::is_i64)
+    }
+
+    /// The archive reason's id, when archived.
+    pub fn archive_reason_id(&self) -> Option<&str> {
+        let nested = self.archived.as_ref().and_then(|a| a.get("reason"));
+        nested.or(self.archive_reason.as_ref()).and_then(Value::as_str).filter(|r| !r.is_empty())
     }
 
     /// When the candidate last entered `stage_id` (ms since the epoch).
@@ -159,6 +175,20 @@ mod tests {
         assert_eq!(opp.applications[0].posting_owner.as_deref(), Some("u-po"));
         assert_eq!(opp.moved_into_by("st-2"), Some("u-new"));
         assert_eq!(opp.entered_at("st-2"), Some(200));
+        assert!(!opp.is_archived() && !opp.is_anonymized);
+    }
+
+    #[test]
+    fn reads_archiving_in_both_spellings() {
+        let nested: Opportunity =
+            serde_json::from_value(json!({"id": "o", "archived": {"reason": "r-1", "archivedAt": 5}})).unwrap();
+        assert!(nested.is_archived());
+        assert_eq!(nested.archive_reason_id(), Some("r-1"));
+        let legacy: Opportunity =
+            serde_json::from_value(json!({"id": "o", "archivedAt": 5, "archiveReason": "r-2", "isAnonymized": true}))
+                .unwrap();
+        assert!(legacy.is_archived() && legacy.is_anonymized);
+        assert_eq!(legacy.archive_reason_id(), Some("r-2"));
     }
 
     #[test]

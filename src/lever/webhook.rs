@@ -19,6 +19,37 @@ use uuid::Uuid;
 
 pub const APPLICATION_CREATED: &str = "applicationCreated";
 pub const STAGE_CHANGE: &str = "candidateStageChange";
+pub const HIRED: &str = "candidateHired";
+pub const ARCHIVE_CHANGE: &str = "candidateArchiveChange";
+pub const DELETED: &str = "candidateDeleted";
+
+/// Every event Fulcrum handles, in the order pages list them. The first two start
+/// invitations and are required; the others keep invitations in step with the candidate.
+pub const EVENTS: [&str; 5] = [APPLICATION_CREATED, STAGE_CHANGE, HIRED, ARCHIVE_CHANGE, DELETED];
+pub const REQUIRED: [&str; 2] = [APPLICATION_CREATED, STAGE_CHANGE];
+
+/// Whether Fulcrum handles `event`.
+pub fn is_handled(event: &str) -> bool {
+    EVENTS.contains(&event)
+}
+
+/// How Lever's settings name the event.
+pub fn label(event: &str) -> &'static str {
+    match event {
+        APPLICATION_CREATED => "Application Created",
+        STAGE_CHANGE => "Candidate Stage Change",
+        HIRED => "Candidate Hired",
+        ARCHIVE_CHANGE => "Candidate Archive Change",
+        DELETED => "Candidate Deleted",
+        _ => "Unknown event",
+    }
+}
+
+/// Whether Lever takes origin conditions on this event's webhook (Candidate Deleted's
+/// takes none).
+pub fn takes_conditions(event: &str) -> bool {
+    event != DELETED
+}
 
 /// Deliveries older than this are refused (Lever's Rerun reaches two weeks back).
 pub const MAX_AGE: chrono::Duration = chrono::Duration::days(14);
@@ -91,17 +122,13 @@ pub fn token_context(org_id: Uuid, event: &str) -> String {
 #[derive(Debug)]
 pub struct OrgWebhook {
     pub org_id: Uuid,
-    pub application_created_token: Option<String>,
-    pub stage_change_token: Option<String>,
+    /// The signature token of each event that has one.
+    pub tokens: Vec<(&'static str, String)>,
 }
 
 impl OrgWebhook {
     pub fn token_for(&self, event: &str) -> Option<&str> {
-        match event {
-            APPLICATION_CREATED => self.application_created_token.as_deref(),
-            STAGE_CHANGE => self.stage_change_token.as_deref(),
-            _ => None,
-        }
+        self.tokens.iter().find(|(e, _)| *e == event).map(|(_, t)| t.as_str())
     }
 }
 

@@ -223,18 +223,22 @@ async fn the_settings_page_saves_tokens_and_trigger_stages() {
     assert_eq!(page.attr("input[name=trigger_stage][checked]", "value").as_deref(), Some(ASSESS_STAGE));
     assert!(!page.body.contains("tok-a") && !page.body.contains("tok-b"), "tokens are never shown back");
     let (_, body) = app.api(&org.api_key).get("/integrations/lever").await;
-    assert_eq!(body["signature_tokens"], json!({"applicationCreated": true, "candidateStageChange": true}));
-    // An empty field keeps the token; "remove" clears both.
+    assert_eq!(
+        body["signature_tokens"],
+        json!({"applicationCreated": true, "candidateStageChange": true, "candidateHired": false,
+               "candidateArchiveChange": false, "candidateDeleted": false})
+    );
+    // An empty field keeps the token; "remove" clears them all.
     admin.post_form("/app/settings/integrations/lever", &[("application_created_token", "")]).await;
     let (_, body) = app.api(&org.api_key).get("/integrations/lever").await;
     assert_eq!(body["signature_tokens"]["applicationCreated"], true);
     admin.post_form("/app/settings/integrations/lever", &[("clear_tokens", "1")]).await;
     let (_, body) = app.api(&org.api_key).get("/integrations/lever").await;
-    assert_eq!(body["signature_tokens"], json!({"applicationCreated": false, "candidateStageChange": false}));
+    assert!(body["signature_tokens"].as_object().unwrap().values().all(|set| set == false), "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn create_webhooks_registers_both_and_keeps_their_tokens() {
+async fn create_webhooks_registers_all_five_and_keeps_their_tokens() {
     let app = spawn_app().await;
     let org = app.create_org("Acme").await;
     let admin = app.connect_lever(&org, "acct-1").await;
@@ -244,8 +248,19 @@ async fn create_webhooks_registers_both_and_keeps_their_tokens() {
     let url = app.webhook_url(&org).await;
     let mut events: Vec<String> = hooks.iter().map(|h| h["event"].as_str().unwrap().to_string()).collect();
     events.sort();
-    assert_eq!(events, vec!["applicationCreated", "candidateStageChange"]);
+    assert_eq!(
+        events,
+        vec![
+            "applicationCreated",
+            "candidateArchiveChange",
+            "candidateDeleted",
+            "candidateHired",
+            "candidateStageChange"
+        ]
+    );
     assert!(hooks.iter().all(|h| h["url"] == url.as_str()));
+    let (_, body) = app.api(&org.api_key).get("/integrations/lever").await;
+    assert!(body["signature_tokens"].as_object().unwrap().values().all(|set| set == true), "{body}");
     // A delivery signed with the token Lever made is accepted.
     let token = hooks.iter().find(|h| h["event"] == "candidateStageChange").unwrap()["configuration"]["signatureToken"]
         .as_str()
@@ -258,7 +273,7 @@ async fn create_webhooks_registers_both_and_keeps_their_tokens() {
     assert!(page.text("#webhooks").contains("switches on"), "the remaining step in Lever is explained");
     // Clicking again reuses them rather than registering twice.
     admin.post_form("/app/settings/integrations/lever/webhooks", &[]).await;
-    assert_eq!(app.lever.webhooks("acct-1").len(), 2);
+    assert_eq!(app.lever.webhooks("acct-1").len(), 5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -267,7 +282,7 @@ async fn disconnecting_removes_webhooks_forgets_tokens_and_parks_work() {
     let org = app.create_org("Acme").await;
     let admin = app.connect_lever(&org, "acct-1").await;
     admin.post_form("/app/settings/integrations/lever/webhooks", &[]).await;
-    assert_eq!(app.lever.webhooks("acct-1").len(), 2);
+    assert_eq!(app.lever.webhooks("acct-1").len(), 5);
     // Another process has been talking to Lever and holds the access token in its cache.
     let other = app.second_process();
     fulcrum::lever::Api::for_org(&other.lever, org.id).await.expect("connected");

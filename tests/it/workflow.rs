@@ -8,6 +8,7 @@
 
 mod crash;
 mod errors;
+mod in_step;
 mod invites;
 mod lifecycle;
 mod pooler;

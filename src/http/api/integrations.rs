@@ -43,17 +43,11 @@ pub async fn put(
             Some(t) => Some(settings::check_token(&field, &t).map_err(invalid)?),
             None => None,
         };
-        match event.as_str() {
-            webhook::APPLICATION_CREATED => change.application_created_token = Some(token),
-            webhook::STAGE_CHANGE => change.stage_change_token = Some(token),
-            _ => {
-                return Err(AppError::invalid(
-                    &field,
-                    "signature tokens are kept for applicationCreated and candidateStageChange",
-                )
-                .into());
-            }
-        }
+        let Some(event) = webhook::EVENTS.into_iter().find(|e| *e == event) else {
+            let message = format!("signature tokens are kept for {}", webhook::EVENTS.join(", "));
+            return Err(AppError::invalid(&field, &message).into());
+        };
+        change.token(event, token);
     }
     if let Some(ids) = &update.trigger_stage_ids {
         settings::check_stage_ids(&state.lever, client.org_id, ids).await?.map_err(invalid)?;

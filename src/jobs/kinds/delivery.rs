@@ -19,9 +19,10 @@ use crate::{
     invitations::{self, NewInvitation},
     jobs::{
         Env, Job, JobContext, JobError,
-        kinds::{Subject, error_note, follow_up},
+        kinds::{Subject, error_note, follow_up, lifecycle},
     },
     lever::{Api, LeverError, cache, types::Opportunity, webhook},
+    stage_entries,
 };
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -94,6 +95,12 @@ fn is_forbidden(e: &anyhow::Error) -> bool {
 }
 
 async fn decide(env: &Env, api: &mut Api<'_>, event: &Event) -> Result<String, JobError> {
+    if matches!(event.kind.as_str(), webhook::HIRED | webhook::ARCHIVE_CHANGE | webhook::DELETED) {
+        return lifecycle::on_event(env, api, &event.kind, &event.opportunity_id, &event.data).await;
+    }
+    if invitations::is_erased(&mut *env.db.acquire().await?, api.org_id, &event.opportunity_id).await? {
+        return Ok(REMOVED.into());
+    }
     let picked = sqlx::query_scalar!("SELECT trigger_stage_ids FROM lever_settings WHERE org_id = $1", api.org_id)
         .fetch_optional(&env.db)
         .await?
@@ -128,8 +135,21 @@ async fn decide(env: &Env, api: &mut Api<'_>, event: &Event) -> Result<String, J
             (opportunity, stage)
         }
     };
+    if opportunity.is_anonymized {
+        return lifecycle::apply(env, api.org_id, &opportunity.id, lifecycle::Fact::Anonymized).await;
+    }
+    let entry = stage_entries::Entry {
+        org_id: api.org_id,
+        opportunity_id: &opportunity.id,
+        stage_id: &stage,
+        entered_at: opportunity.entered_at(&stage).unwrap_or(0),
+    };
+    // This very move was handled already (by a webhook, a Rerun, the sweep): nothing new.
+    if stage_entries::handled_by(&mut *env.db.acquire().await?, &entry).await?.is_some_and(|by| by != event.id) {
+        return Ok(ALREADY_HANDLED.into());
+    }
     remember_status_tags(env, api.org_id, &opportunity).await?;
-    let archived = opportunity.archived.as_ref().is_some_and(Value::is_object);
+    let archived = opportunity.is_archived();
     // An archived candidate is explained without reading the posting.
     let posting = match opportunity.posting_id() {
         Some(id) if !archived => Some(cache::posting(&env.lever, api, id).await?),
@@ -152,7 +172,7 @@ async fn decide(env: &Env, api: &mut Api<'_>, event: &Event) -> Result<String, J
         standing: &standing,
     };
     let (to, email, standing) = match invite::decide(&facts) {
-        Decision::Explain(problem) => return report(env, api, event, problem).await,
+        Decision::Explain(problem) => return report_entry(env, api, event, &entry, problem).await,
         Decision::AlreadyHandled => return Ok(ALREADY_HANDLED.into()),
         Decision::Invite { to, email, standing } => (to, email, standing),
     };
@@ -163,6 +183,9 @@ async fn decide(env: &Env, api: &mut Api<'_>, event: &Event) -> Result<String, J
     let now = env.clock.now();
     let remind = env.settings.email.reminder_hours_before_deadline;
     let mut tx = env.db.begin().await?;
+    if !stage_entries::claim(&mut tx, &entry, event.id).await? {
+        return Ok(ALREADY_HANDLED.into());
+    }
     let mut invited = Vec::new();
     for a in to.iter().filter_map(|id| assessments.iter().find(|a| a.id == *id)) {
         let new = NewInvitation {
@@ -192,6 +215,24 @@ async fn decide(env: &Env, api: &mut Api<'_>, event: &Event) -> Result<String, J
         return Ok(ALREADY_HANDLED.into());
     }
     report(env, api, event, Problem::AlreadyInvited(standing)).await
+}
+
+/// The delivery log's line for a candidate deleted or anonymized in Lever.
+const REMOVED: &str = "The candidate was removed in Lever: nothing more is written to them";
+
+/// Reports why this move did not lead to an invitation, once per move: a second report of
+/// the same move (a late webhook after the sweep, say) explains nothing again.
+async fn report_entry(
+    env: &Env,
+    api: &mut Api<'_>,
+    event: &Event,
+    entry: &stage_entries::Entry<'_>,
+    problem: Problem,
+) -> Result<String, JobError> {
+    if !stage_entries::claim(&mut *env.db.acquire().await?, entry, event.id).await? {
+        return Ok(ALREADY_HANDLED.into());
+    }
+    report(env, api, event, problem).await
 }
 
 /// The delivery log's line for a move that was handled before.

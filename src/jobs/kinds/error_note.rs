@@ -26,6 +26,10 @@ pub async fn write(
     why: &str,
     fix: &str,
 ) -> Result<(), JobError> {
+    // A candidate deleted or anonymized in Lever gets nothing more written.
+    if crate::invitations::is_erased(&mut *env.db.acquire().await?, api.org_id, opportunity).await? {
+        return Ok(());
+    }
     let brand = &env.settings.brand;
     let error_tag = StatusTags::new(brand).error;
     // Status tags are mutually exclusive: the Error tag replaces whichever Fulcrum put there.

@@ -96,7 +96,7 @@ impl Job for CreateWebhooks {
         let existing = api.list("/webhooks", &[]).await?;
         let mut created = Vec::new();
         let mut change = settings::Change::default();
-        for event in [webhook::APPLICATION_CREATED, webhook::STAGE_CHANGE] {
+        for event in webhook::EVENTS {
             let found = existing.iter().find(|w| w["url"] == url && w["event"] == event);
             let hook = match found.filter(|w| signature_token(w).is_some()) {
                 Some(hook) => hook.clone(),
@@ -110,16 +110,15 @@ impl Job for CreateWebhooks {
             let token = signature_token(&hook)
                 .ok_or_else(|| JobError::Fail(anyhow::anyhow!("Lever created the {event} webhook without a token")))?;
             created.push(json!({ "id": hook["id"], "event": event }));
-            let token = Some(Some(token.to_string()));
-            match event {
-                webhook::APPLICATION_CREATED => change.application_created_token = token,
-                _ => change.stage_change_token = token,
-            }
+            change.token(event, Some(token.to_string()));
         }
         settings::apply(&env.lever, self.org_id, &change).await?;
+        let mut tx = env.db.begin().await?;
         sqlx::query!("UPDATE lever_settings SET created_webhooks = $2 WHERE org_id = $1", self.org_id, json!(created))
-            .execute(&env.db)
+            .execute(&mut *tx)
             .await?;
+        super::sweep::set_up_changed(&mut tx, self.org_id, &env.settings, env.clock.now()).await?;
+        tx.commit().await?;
         Ok(())
     }
 }
@@ -158,10 +157,8 @@ impl Job for Disconnect {
                     }
                     // The deleted webhook's signature token can never sign anything again:
                     // the settings page must not call it set.
-                    match hook["event"].as_str() {
-                        Some(webhook::APPLICATION_CREATED) => change.application_created_token = Some(None),
-                        Some(webhook::STAGE_CHANGE) => change.stage_change_token = Some(None),
-                        _ => {}
+                    if let Some(event) = webhook::EVENTS.into_iter().find(|e| hook["event"] == *e) {
+                        change.token(event, None);
                     }
                 }
                 settings::apply(&env.lever, self.org_id, &change).await?;

@@ -8,8 +8,10 @@ pub mod email;
 pub mod error_note;
 pub mod keepalive;
 pub mod lever_setup;
+pub mod lifecycle;
 pub mod noop;
 pub mod report_file;
+pub mod sweep;
 pub mod sync;
 
 use chrono::{DateTime, Utc};

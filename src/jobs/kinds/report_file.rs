@@ -47,10 +47,14 @@ impl Job for AttachReport {
         }
         let mut conn = env.db.acquire().await?;
         let loaded = report::load(&mut conn, &env.settings.brand, self.org_id, self.invitation_id).await?;
-        drop(conn);
+        // Nothing more goes to a candidate deleted or anonymized in Lever.
         let Some(report) = loaded.filter(|r| r.invitation.status == InvitationStatus::Completed) else {
             return Ok(());
         };
+        if crate::invitations::is_erased(&mut conn, self.org_id, &report.invitation.opportunity_id).await? {
+            return Ok(());
+        }
+        drop(conn);
         let inv = &report.invitation;
         // The feedback form's authors, in the same order (see `sync::result`).
         let authors: Vec<String> = inv.perform_as.iter().chain(connection.lever_user_id.iter()).cloned().collect();

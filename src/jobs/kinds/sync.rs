@@ -68,6 +68,7 @@ async fn load(env: &Env, org_id: Uuid, opportunity_id: &str) -> sqlx::Result<Vec
                   a.name AS assessment_name, a.pass_mark
            FROM invitations i JOIN assessments a ON a.id = i.assessment_id
            WHERE i.org_id = $1 AND i.opportunity_id = $2 AND i.email_sent_at IS NOT NULL AND i.status <> 'cancelled'
+             AND NOT EXISTS (SELECT 1 FROM erased_opportunities e WHERE e.org_id = $1 AND e.opportunity_id = $2)
            ORDER BY i.created_at"#,
         org_id,
         opportunity_id

@@ -163,3 +163,38 @@ pub async fn oldest_waiting(db: &PgPool, now: DateTime<Utc>) -> sqlx::Result<Vec
     .await?;
     Ok(rows.into_iter().map(|r| (r.kind, r.due)).collect())
 }
+
+/// How many of the organization's jobs of `kinds` are due by `now` and not finished (queued
+/// or running): the work a background job of lower priority gives way to.
+pub async fn due_for_org(db: &PgPool, org_id: Uuid, kinds: &[&str], now: DateTime<Utc>) -> sqlx::Result<i64> {
+    let kinds: Vec<String> = kinds.iter().map(|k| k.to_string()).collect();
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM jobs
+           WHERE org_id = $1 AND kind = ANY($2) AND state IN ('queued', 'running') AND run_at <= $3"#,
+        org_id,
+        &kinds,
+        now,
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// Removes `words` (a candidate's address and name, erased on Lever's word) from the errors
+/// and payloads of jobs, which may quote them (a mail server's refusal, an error note's text).
+pub async fn scrub_errors(conn: &mut PgConnection, org_id: Uuid, words: &[String]) -> sqlx::Result<()> {
+    // A word with JSON's own special characters is left in payloads rather than risk one.
+    for word in words {
+        sqlx::query!(
+            "UPDATE jobs SET last_error = replace(last_error, $2, '(erased)'),
+                             payload = CASE WHEN strpos($2, '\"') = 0 AND strpos($2, '\\') = 0
+                                            THEN replace(payload::text, $2, '(erased)')::jsonb ELSE payload END
+             WHERE (org_id = $1 OR org_id IS NULL)
+               AND (strpos(last_error, $2) > 0 OR strpos(payload::text, $2) > 0)",
+            org_id,
+            word,
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}

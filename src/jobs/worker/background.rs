@@ -83,8 +83,8 @@ pub(super) async fn keep_leases(
     }
 }
 
-/// Reaps dead workers' jobs, resumes parked jobs of reconnected organizations, prunes old
-/// jobs and deliveries.
+/// Reaps dead workers' jobs, resumes parked jobs of reconnected organizations, queues the
+/// Lever sweeps that are due, prunes old jobs and deliveries.
 pub(super) async fn maintain(env: Env, db: PgPool, options: WorkerOptions, wake: Arc<Notify>, stop: CancellationToken) {
     let mut last_prune: Option<tokio::time::Instant> = None;
     loop {
@@ -105,6 +105,11 @@ pub(super) async fn maintain(env: Env, db: PgPool, options: WorkerOptions, wake:
             && n > 0
         {
             wake.notify_one();
+        }
+        match crate::jobs::kinds::sweep::schedule_due(&env, now).await {
+            Ok(n) if n > 0 => wake.notify_one(),
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, "scheduling Lever sweeps failed"),
         }
         if last_prune.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
             last_prune = Some(tokio::time::Instant::now());

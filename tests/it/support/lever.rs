@@ -11,6 +11,9 @@ pub const ASSESS_STAGE: &str = "st-assess";
 pub const SCREEN_STAGE: &str = "st-screen";
 pub const STAGE_TOKEN: &str = "stage-change-signature-token-0123456789abcdefghijkl";
 pub const APP_TOKEN: &str = "application-created-signature-token-0123456789abcdef";
+pub const HIRED_TOKEN: &str = "candidate-hired-signature-token-0123456789abcdefghij";
+pub const ARCHIVE_TOKEN: &str = "archive-change-signature-token-0123456789abcdefghij";
+pub const DELETED_TOKEN: &str = "candidate-deleted-signature-token-0123456789abcdefgh";
 
 impl TestApp {
     /// A Lever account with a trigger stage ("Fulcrum Assessment"), a phone screen, a
@@ -46,7 +49,7 @@ impl TestApp {
         browser.get(&callback).await
     }
 
-    /// Connects Lever and configures both webhook signature tokens.
+    /// Connects Lever and configures the signature token of each of the five events.
     pub async fn connected_org(&self, name: &str, account: &str) -> TestOrg {
         let org = self.create_org(name).await;
         self.connect_lever(&org, account).await;
@@ -55,7 +58,13 @@ impl TestApp {
             .send(
                 reqwest::Method::PUT,
                 "/integrations/lever",
-                json!({"signature_tokens": {"applicationCreated": APP_TOKEN, "candidateStageChange": STAGE_TOKEN}}),
+                json!({"signature_tokens": {
+                    "applicationCreated": APP_TOKEN,
+                    "candidateStageChange": STAGE_TOKEN,
+                    "candidateHired": HIRED_TOKEN,
+                    "candidateArchiveChange": ARCHIVE_TOKEN,
+                    "candidateDeleted": DELETED_TOKEN,
+                }}),
             )
             .await;
         assert_eq!(status, 200, "{body}");

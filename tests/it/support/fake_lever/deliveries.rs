@@ -88,4 +88,41 @@ impl FakeLever {
         }
         delivery("applicationCreated", data, signature_token, now_ms())
     }
+
+    /// A `candidateHired` delivery, triggered now.
+    pub fn hired_delivery(&self, opportunity_id: &str, signature_token: Option<&str>) -> Value {
+        let data = json!({ "opportunityId": opportunity_id, "candidateId": opportunity_id, "contactId": new_id() });
+        delivery("candidateHired", data, signature_token, now_ms())
+    }
+
+    /// A `candidateArchiveChange` delivery for the opportunity as it is now (archived with
+    /// its reason, or unarchived), triggered now.
+    pub fn archive_change_delivery(
+        &self,
+        account_id: &str,
+        opportunity_id: &str,
+        signature_token: Option<&str>,
+    ) -> Value {
+        let opp = self.opportunity(account_id, opportunity_id);
+        let archived = &opp["archived"];
+        let (from, to) = if archived.is_null() {
+            (json!({ "reason": "reason-underqualified", "archivedAt": now_ms() - 1000 }), Value::Null)
+        } else {
+            (Value::Null, archived.clone())
+        };
+        let data = json!({
+            "opportunityId": opportunity_id,
+            "candidateId": opportunity_id,
+            "contactId": opp["contact"],
+            "fromArchived": from,
+            "toArchived": to,
+        });
+        delivery("candidateArchiveChange", data, signature_token, now_ms())
+    }
+
+    /// A `candidateDeleted` delivery, triggered now.
+    pub fn deleted_delivery(&self, opportunity_id: &str, signature_token: Option<&str>) -> Value {
+        let data = json!({ "opportunityId": opportunity_id, "candidateId": opportunity_id, "contactId": new_id() });
+        delivery("candidateDeleted", data, signature_token, now_ms())
+    }
 }

@@ -15,6 +15,19 @@ pub(super) const BUILT_IN_STAGES: [(&str, &str); 4] = [
     ("offer", "Offer"),
 ];
 
+/// A new account's archive reasons, as Lever ships them (ids are account-specific UUIDs in
+/// Lever; word ids here keep tests readable).
+pub(super) fn default_archive_reasons() -> Vec<Value> {
+    [
+        ("reason-hired", "Hired", "hired"),
+        ("reason-underqualified", "Underqualified", "non-hired"),
+        ("reason-withdrew", "Withdrew", "non-hired"),
+    ]
+    .iter()
+    .map(|(id, text, kind)| json!({ "id": id, "text": text, "type": kind }))
+    .collect()
+}
+
 #[derive(Clone, Serialize)]
 pub(super) struct Stage {
     pub id: String,

@@ -113,6 +113,69 @@ impl FakeLever {
         self.with_account(account_id, |acct| acct.move_to_stage(opportunity_id, stage_id, Some(user_id.to_owned())));
     }
 
+    /// Archives the opportunity with one of the account's archive reasons, as a recruiter
+    /// rejecting (or hiring) the candidate does.
+    pub fn archive(&self, account_id: &str, opportunity_id: &str, reason_id: &str) {
+        self.with_account(account_id, |acct| {
+            let opp = acct.opportunity_mut(opportunity_id).expect("fake lever: unknown opportunity");
+            opp.archived = Some(Archived { reason: reason_id.to_owned(), archived_at: now_ms() });
+            opp.updated_at = now_ms();
+        });
+    }
+
+    pub fn unarchive(&self, account_id: &str, opportunity_id: &str) {
+        self.with_account(account_id, |acct| {
+            let opp = acct.opportunity_mut(opportunity_id).expect("fake lever: unknown opportunity");
+            opp.archived = None;
+            opp.updated_at = now_ms();
+        });
+    }
+
+    pub fn set_confidential(&self, account_id: &str, opportunity_id: &str) {
+        self.with_account(account_id, |acct| {
+            let opp = acct.opportunity_mut(opportunity_id).expect("fake lever: unknown opportunity");
+            opp.confidentiality = "confidential".to_owned();
+            opp.updated_at = now_ms();
+        });
+    }
+
+    /// Deletes the opportunity: gone from reads, listed by `GET /opportunities/deleted`.
+    pub fn delete_opportunity(&self, account_id: &str, opportunity_id: &str, deleted_by: &str) {
+        self.with_account(account_id, |acct| {
+            acct.opportunities.retain(|o| o.id != opportunity_id);
+            acct.notes.remove(opportunity_id);
+            acct.feedback.remove(opportunity_id);
+            acct.files.remove(opportunity_id);
+            let deleted = serde_json::json!({ "id": opportunity_id, "deletedAt": now_ms(), "deletedBy": deleted_by });
+            acct.deleted.push(deleted);
+        });
+    }
+
+    /// Lever's anonymisation: name, contact details and files go, tags, notes and feedback
+    /// stay, `isAnonymized` becomes true; no webhook is sent.
+    pub fn anonymize(&self, account_id: &str, opportunity_id: &str) {
+        self.with_account(account_id, |acct| {
+            let opp = acct.opportunity_mut(opportunity_id).expect("fake lever: unknown opportunity");
+            opp.name = String::new();
+            opp.emails.clear();
+            opp.phones.clear();
+            opp.links.clear();
+            opp.is_anonymized = true;
+            opp.updated_at = now_ms();
+            acct.files.remove(opportunity_id);
+        });
+    }
+
+    /// Every request Fulcrum made that wrote to `opportunity_id` (tags, notes, feedback, files).
+    pub fn writes_to(&self, account_id: &str, opportunity_id: &str) -> Vec<String> {
+        let prefix = format!("/v1/opportunities/{opportunity_id}/");
+        self.calls_for(account_id)
+            .into_iter()
+            .filter(|c| c.method != "GET" && c.path.starts_with(&prefix))
+            .map(|c| format!("{} {}", c.method, c.path))
+            .collect()
+    }
+
     /// The opportunity as `GET /opportunities/:id` shows it.
     pub fn opportunity(&self, account_id: &str, opportunity_id: &str) -> Value {
         self.read_opportunity(account_id, opportunity_id, false)

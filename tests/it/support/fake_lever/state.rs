@@ -92,6 +92,10 @@ pub(super) struct Account {
     pub webhooks: Vec<Value>,
     /// Files uploaded to each opportunity, bytes and all.
     pub files: HashMap<String, Vec<StoredFile>>,
+    /// `{id, text, type}`; `type` is `hired` or `non-hired`.
+    pub archive_reasons: Vec<Value>,
+    /// Deleted opportunities as `GET /opportunities/deleted` lists them.
+    pub deleted: Vec<Value>,
     pub bucket: TokenBucket,
 }
 
@@ -121,6 +125,8 @@ impl Account {
             templates: Vec::new(),
             webhooks: Vec::new(),
             files: HashMap::new(),
+            archive_reasons: super::model::default_archive_reasons(),
+            deleted: Vec::new(),
             bucket: TokenBucket::full(),
         }
     }

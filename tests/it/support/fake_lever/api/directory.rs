@@ -89,3 +89,20 @@ pub(super) async fn list_tags(State(shared): State<Shared>, Extension(ctx): Exte
     let tags = counts.into_iter().map(|(text, count)| json!({ "text": text, "count": count })).collect();
     page(&ctx, tags)
 }
+
+/// `GET /archive_reasons`: each with `type` `hired` or `non-hired`.
+pub(super) async fn list_archive_reasons(State(shared): State<Shared>, Extension(ctx): Extension<Ctx>) -> ApiResult {
+    ctx.require("archive_reasons:read:admin")?;
+    let reasons = with_account(&shared, &ctx, |acct| acct.archive_reasons.clone());
+    page(&ctx, reasons)
+}
+
+pub(super) async fn get_archive_reason(
+    State(shared): State<Shared>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    ctx.require("archive_reasons:read:admin")?;
+    let reason = with_account(&shared, &ctx, |acct| acct.archive_reasons.iter().find(|r| r["id"] == id).cloned());
+    one(StatusCode::OK, reason.ok_or_else(|| ApiError::not_found("Archive reason", &id))?)
+}

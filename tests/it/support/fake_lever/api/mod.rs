@@ -20,6 +20,8 @@ use super::state::{Account, Shared, lock};
 
 pub(super) fn router(shared: Shared) -> Router {
     Router::new()
+        .route("/opportunities", get(opportunities::list))
+        .route("/opportunities/deleted", get(opportunities::list_deleted))
         .route("/opportunities/{id}", get(opportunities::get_one))
         .route("/opportunities/{id}/addTags", post(opportunities::add_tags))
         .route("/opportunities/{id}/removeTags", post(opportunities::remove_tags))
@@ -36,6 +38,8 @@ pub(super) fn router(shared: Shared) -> Router {
         .route("/users", get(directory::list_users))
         .route("/users/{id}", get(directory::get_user))
         .route("/tags", get(directory::list_tags))
+        .route("/archive_reasons", get(directory::list_archive_reasons))
+        .route("/archive_reasons/{id}", get(directory::get_archive_reason))
         .route("/webhooks", get(webhooks::list).post(webhooks::create))
         .route("/webhooks/{id}", delete(webhooks::remove))
         .fallback(not_found)

@@ -164,3 +164,57 @@ impl NoteInput {
         })
     }
 }
+
+/// `GET /opportunities` with Lever's filters: `stage_id` (repeatable: the union), `archived`,
+/// `updated_at_start/_end` (ms, inclusive), `confidentiality` (default `non-confidential`;
+/// anything else needs `confidential:access:admin`), `expand`, and Lever's paging.
+pub(super) async fn list(State(shared): State<Shared>, Extension(ctx): Extension<Ctx>) -> ApiResult {
+    ctx.require("opportunities:read:admin")?;
+    let confidentiality = ctx.param("confidentiality").unwrap_or("non-confidential").to_owned();
+    if !matches!(confidentiality.as_str(), "confidential" | "non-confidential" | "all") {
+        return Err(ApiError::bad_request(format!("Invalid confidentiality: {confidentiality:?}")));
+    }
+    if confidentiality != "non-confidential" {
+        ctx.require("confidential:access:admin")?;
+    }
+    let archived = match ctx.param("archived") {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(other) => return Err(ApiError::bad_request(format!("Invalid archived: {other:?}"))),
+    };
+    let updated_start = millis(&ctx, "updated_at_start")?;
+    let updated_end = millis(&ctx, "updated_at_end")?;
+    let stages: Vec<String> = ctx.params("stage_id").into_iter().map(str::to_owned).collect();
+    let expand = ctx.params("expand").contains(&"applications");
+    let items = with_account(&shared, &ctx, |acct| {
+        let chosen = acct.opportunities.iter().filter(|o| {
+            (stages.is_empty() || stages.contains(&o.stage))
+                && (confidentiality == "all" || o.confidentiality == confidentiality)
+                && archived.is_none_or(|a| a == o.archived.is_some())
+                && updated_start.is_none_or(|s| o.updated_at >= s)
+                && updated_end.is_none_or(|e| o.updated_at <= e)
+        });
+        let ids: Vec<String> = chosen.map(|o| o.id.clone()).collect();
+        ids.iter().filter_map(|id| acct.opportunity_json(id, expand)).collect::<Vec<Value>>()
+    });
+    page(&ctx, items)
+}
+
+/// `GET /opportunities/deleted?deleted_at_start=…`: deleted opportunities, newest last.
+pub(super) async fn list_deleted(State(shared): State<Shared>, Extension(ctx): Extension<Ctx>) -> ApiResult {
+    ctx.require("opportunities:read:admin")?;
+    let since = millis(&ctx, "deleted_at_start")?;
+    let items = with_account(&shared, &ctx, |acct| {
+        let deleted = acct.deleted.iter().filter(|d| since.is_none_or(|s| d["deletedAt"].as_i64() >= Some(s)));
+        deleted.cloned().collect::<Vec<Value>>()
+    });
+    page(&ctx, items)
+}
+
+fn millis(ctx: &Ctx, name: &str) -> Result<Option<i64>, ApiError> {
+    match ctx.param(name) {
+        None => Ok(None),
+        Some(raw) => raw.parse().map(Some).map_err(|_| ApiError::bad_request(format!("Invalid {name}: {raw:?}"))),
+    }
+}

@@ -38,7 +38,13 @@ pub(super) async fn create(State(shared): State<Shared>, Extension(ctx): Extensi
     if !WEBHOOK_EVENTS.contains(&event) {
         return Err(ApiError::bad_request(format!("Unknown event {event:?}")));
     }
-    let conditions = body.pointer("/configuration/conditions").cloned().unwrap_or_else(|| json!({}));
+    let conditions = body.pointer("/configuration/conditions").cloned();
+    // Only these events filter on origin; Lever refuses conditions on the others.
+    let filtered = ["applicationCreated", "candidateStageChange", "candidateArchiveChange", "candidateHired"];
+    if conditions.is_some() && !filtered.contains(&event) {
+        return Err(ApiError::bad_request(format!("{event} webhooks take no conditions")));
+    }
+    let conditions = conditions.unwrap_or_else(|| json!({}));
     let now = now_ms();
     let hook = json!({
         "id": new_id(),

@@ -1,0 +1,292 @@
+//! Staying in step with Lever when webhooks do not arrive. The sweep lists, per connected
+//! account, the opportunities in trigger stages that changed since the last sweep and hands
+//! every move nobody handled yet to `HandleDelivery`, as a delivery the sweep found: it is
+//! then handled exactly as its webhook would have been, and shows in the delivery log.
+//! Counting and inviting the candidates who were already waiting in a trigger stage (at
+//! Connect, or when the set-up changed) works the same way, on an admin's click.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{delivery::HandleDelivery, lifecycle, sync::SyncOpportunity};
+use crate::{
+    domain::lifecycle::is_trigger_stage,
+    jobs::{self, Env, Job, JobContext, JobError},
+    lever::{
+        Api, cache,
+        listing::{Listed, Query},
+        types::Opportunity,
+    },
+    stage_entries, sweeps,
+};
+
+/// Webhook-driven work of the organization that a sweep lets go first.
+const GIVES_WAY_TO: [&str; 2] = [HandleDelivery::KIND, SyncOpportunity::KIND];
+/// A sweep gives way for at most this long after it was due.
+const MAX_GIVE_WAY: chrono::Duration = chrono::Duration::minutes(2);
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SweepLever {
+    pub org_id: Uuid,
+}
+
+impl Job for SweepLever {
+    const KIND: &'static str = "lever_sweep";
+    const MAX_ATTEMPTS: i32 = 5;
+
+    fn org_id(&self) -> Option<Uuid> {
+        Some(self.org_id)
+    }
+
+    fn unique_key(&self) -> Option<String> {
+        Some(format!("sweep:{}", self.org_id))
+    }
+
+    async fn run(self, ctx: JobContext) -> Result<(), JobError> {
+        let env = &ctx.env;
+        let Some(state) = sweeps::get(&env.db, self.org_id).await? else {
+            return Ok(());
+        };
+        let now = env.clock.now();
+        let due_at = state.next_at - every(env);
+        if now < due_at + MAX_GIVE_WAY && jobs::due_for_org(&env.db, self.org_id, &GIVES_WAY_TO, now).await? > 0 {
+            return Err(JobError::Defer(std::time::Duration::from_secs(5), "giving way to webhook work".into()));
+        }
+        // Lever's `updatedAt` is Lever's clock: the wall clock, whatever a test's says.
+        let started = Utc::now();
+        sweeps::began(&env.db, self.org_id, started).await?;
+        match sweep(env, self.org_id, &state).await {
+            Ok(found) => {
+                sweeps::finished(&env.db, self.org_id, Some(started), found, None).await?;
+                Ok(())
+            }
+            Err(JobError::Retry(e) | JobError::Fail(e)) if ctx.attempt >= Self::MAX_ATTEMPTS => {
+                sweeps::finished(&env.db, self.org_id, None, 0, Some(&format!("{e:#}"))).await?;
+                Err(JobError::Fail(e))
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// One sweep; returns how many moves it found that nobody had handled.
+async fn sweep(env: &Env, org_id: Uuid, state: &sweeps::Sweep) -> Result<i32, JobError> {
+    let mut api = Api::for_org(&env.lever, org_id).await?;
+    let triggers = trigger_stages(env, &mut api).await?;
+    let mut found = 0;
+    if !triggers.is_empty() {
+        let query = Query { stage_ids: &triggers, updated_since: Some(state.read_from()), archived: Some(false) };
+        let listed = api.list_opportunities(&query).await?;
+        let moves = entries(&listed, &triggers, |at| at >= state.since.timestamp_millis());
+        found = record_found(env, org_id, &moves, Found::Sweep).await?;
+    }
+    lifecycle::catch_up(env, &mut api, state.read_from()).await?;
+    Ok(found)
+}
+
+/// Counts the candidates already waiting in trigger stages without an invitation, and
+/// with `invite`, invites them (an admin's **Invite them**).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct WaitingCandidates {
+    pub org_id: Uuid,
+    pub invite: bool,
+}
+
+impl Job for WaitingCandidates {
+    const KIND: &'static str = "lever_waiting_candidates";
+    const MAX_ATTEMPTS: i32 = 5;
+
+    fn org_id(&self) -> Option<Uuid> {
+        Some(self.org_id)
+    }
+
+    fn unique_key(&self) -> Option<String> {
+        Some(format!("waiting:{}:{}", self.org_id, self.invite))
+    }
+
+    async fn run(self, ctx: JobContext) -> Result<(), JobError> {
+        let env = &ctx.env;
+        let Some(state) = sweeps::get(&env.db, self.org_id).await? else {
+            return Ok(());
+        };
+        let outcome = waiting(env, self.org_id, &state, self.invite).await;
+        match outcome {
+            Ok(left) => sweeps::counted_waiting(&env.db, self.org_id, Ok(left)).await?,
+            Err(JobError::Retry(e) | JobError::Fail(e)) if ctx.attempt >= Self::MAX_ATTEMPTS => {
+                let why = format!("{e:#}");
+                sweeps::counted_waiting(&env.db, self.org_id, Err(&why)).await?;
+                return Err(JobError::Fail(e));
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+}
+
+/// The waiting candidates left after this run (0 once invited).
+async fn waiting(env: &Env, org_id: Uuid, state: &sweeps::Sweep, invite: bool) -> Result<i32, JobError> {
+    let mut api = Api::for_org(&env.lever, org_id).await?;
+    let triggers = trigger_stages(env, &mut api).await?;
+    if triggers.is_empty() {
+        return Ok(0);
+    }
+    let listed =
+        api.list_opportunities(&Query { stage_ids: &triggers, archived: Some(false), ..Query::default() }).await?;
+    let before = entries(&listed, &triggers, |at| at < state.since.timestamp_millis());
+    let mut conn = env.db.acquire().await?;
+    let waiting = stage_entries::unhandled(&mut conn, org_id, &before).await?;
+    let waiting = without_invitations(&mut conn, org_id, waiting).await?;
+    drop(conn);
+    if !invite {
+        return Ok(waiting.len() as i32);
+    }
+    record_found(env, org_id, &waiting, Found::Waiting).await?;
+    Ok(0)
+}
+
+/// The trigger stages of the organization: those picked, else every stage named after the
+/// brand.
+async fn trigger_stages(env: &Env, api: &mut Api<'_>) -> Result<Vec<String>, JobError> {
+    let picked = sqlx::query_scalar!("SELECT trigger_stage_ids FROM lever_settings WHERE org_id = $1", api.org_id)
+        .fetch_optional(&env.db)
+        .await?
+        .unwrap_or_default();
+    if !picked.is_empty() {
+        return Ok(picked);
+    }
+    let stages = cache::refresh_stages(&env.lever, api).await?;
+    let brand = &env.settings.brand;
+    Ok(stages.into_iter().filter(|s| is_trigger_stage(brand, &[], &s.id, Some(&s.text))).map(|s| s.id).collect())
+}
+
+/// Each listed opportunity's entry into the trigger stage it is in now, when `keep` takes
+/// the time of that entry.
+fn entries(listed: &Listed, triggers: &[String], keep: impl Fn(i64) -> bool) -> Vec<(String, String, i64)> {
+    listed
+        .opportunities
+        .iter()
+        .filter(|o| !o.is_archived())
+        .filter_map(|o: &Opportunity| {
+            let stage = o.stage.as_deref().filter(|s| triggers.iter().any(|t| t == s))?;
+            let at = o.entered_at(stage).unwrap_or(0);
+            keep(at).then(|| (o.id.clone(), stage.to_string(), at))
+        })
+        .collect()
+}
+
+/// Drops candidates that have any invitation already (they are not waiting for one).
+async fn without_invitations(
+    conn: &mut sqlx::PgConnection,
+    org_id: Uuid,
+    entries: Vec<(String, String, i64)>,
+) -> sqlx::Result<Vec<(String, String, i64)>> {
+    let ids: Vec<String> = entries.iter().map(|(o, _, _)| o.clone()).collect();
+    let invited = sqlx::query_scalar!(
+        "SELECT DISTINCT opportunity_id FROM invitations WHERE org_id = $1 AND opportunity_id = ANY($2)",
+        org_id,
+        &ids,
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(entries.into_iter().filter(|(o, _, _)| !invited.contains(o)).collect())
+}
+
+/// Who found a move: the sweep, or an admin inviting waiting candidates.
+#[derive(Clone, Copy)]
+enum Found {
+    Sweep,
+    Waiting,
+}
+
+impl Found {
+    fn source(self) -> &'static str {
+        match self {
+            Self::Sweep => "sweep",
+            Self::Waiting => "waiting",
+        }
+    }
+}
+
+/// Stores each move nobody handled (and no webhook delivery waits for) as a delivery the
+/// sweep found, with the job that handles it, in one transaction. Its token names the move,
+/// so the same move found again is the same delivery. Returns how many were new.
+async fn record_found(env: &Env, org_id: Uuid, moves: &[(String, String, i64)], by: Found) -> Result<i32, JobError> {
+    if moves.is_empty() {
+        return Ok(0);
+    }
+    let now = env.clock.now();
+    let mut tx = env.db.begin().await?;
+    let moves = stage_entries::unhandled(&mut tx, org_id, moves).await?;
+    let (opportunities, stages, entered): (Vec<String>, Vec<String>, Vec<i64>) =
+        moves.into_iter().fold((Vec::new(), Vec::new(), Vec::new()), |(mut o, mut s, mut e), (opp, stage, at)| {
+            o.push(opp);
+            s.push(stage);
+            e.push(at);
+            (o, s, e)
+        });
+    let tokens = sqlx::query_scalar!(
+        r#"INSERT INTO deliveries (org_id, token, event, opportunity_id, triggered_at, outcome, data, source)
+           SELECT $1, $5 || ':' || f.opportunity_id || ':' || f.stage_id || ':' || f.entered_at,
+                  'candidateStageChange', f.opportunity_id,
+                  CASE WHEN f.entered_at > 0 THEN to_timestamp(f.entered_at / 1000.0) ELSE $6 END, 'accepted',
+                  jsonb_build_object('opportunityId', f.opportunity_id, 'toStageId', f.stage_id,
+                                     'enteredAt', f.entered_at),
+                  $5
+           FROM unnest($2::text[], $3::text[], $4::bigint[]) AS f(opportunity_id, stage_id, entered_at)
+           WHERE NOT EXISTS (SELECT 1 FROM deliveries d
+                             WHERE d.org_id = $1 AND d.opportunity_id = f.opportunity_id AND d.outcome = 'accepted'
+                               AND d.result IS NULL AND d.source = 'webhook')
+           ON CONFLICT (org_id, token) WHERE outcome <> 'rejected' DO NOTHING
+           RETURNING token AS "token!""#,
+        org_id,
+        &opportunities,
+        &stages,
+        &entered,
+        by.source(),
+        now,
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for token in &tokens {
+        jobs::enqueue(&mut tx, &HandleDelivery { org_id, token: token.clone() }, now).await?;
+    }
+    tx.commit().await?;
+    if !tokens.is_empty() {
+        tracing::info!(org_id = %org_id, found = tokens.len(), source = by.source(), "moves into trigger stages found in Lever");
+    }
+    Ok(tokens.len() as i32)
+}
+
+/// How often each account is swept.
+pub fn every(env: &Env) -> chrono::Duration {
+    chrono::Duration::minutes(env.settings.lever.sweep_minutes.max(1))
+}
+
+/// Queues the sweeps that are due (run by the workers' upkeep). Exactly one process
+/// schedules each.
+pub async fn schedule_due(env: &Env, now: DateTime<Utc>) -> sqlx::Result<usize> {
+    let mut tx = env.db.begin().await?;
+    let due = sweeps::take_due(&mut tx, now, every(env)).await?;
+    for org_id in &due {
+        jobs::enqueue(&mut tx, &SweepLever { org_id: *org_id }, now).await?;
+    }
+    tx.commit().await?;
+    Ok(due.len())
+}
+
+/// The set-up changed (Connect, webhooks set up, trigger stages picked): candidates in a
+/// trigger stage from before now are waiting candidates, counted for the Lever page, and
+/// the sweep heals moves from now on. In the caller's transaction.
+pub async fn set_up_changed(
+    conn: &mut sqlx::PgConnection,
+    org_id: Uuid,
+    settings: &crate::config::Settings,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let every = chrono::Duration::minutes(settings.lever.sweep_minutes.max(1));
+    // Lever's times are compared with this one: Lever's clock, the wall clock.
+    sweeps::start(conn, org_id, Utc::now(), now, every).await?;
+    jobs::enqueue(conn, &WaitingCandidates { org_id, invite: false }, now).await?;
+    Ok(())
+}
