@@ -334,12 +334,34 @@ mod tests {
     }
 
     #[test]
+    fn a_candidate_lever_may_not_contact_is_explained() {
+        let refused = explain("Fulcrum", &Problem::ContactNotAllowed { expired: None });
+        assert_eq!(
+            refused.why,
+            "The candidate's data protection settings in Lever do not allow contacting them, so Fulcrum sent no \
+             assessment email."
+        );
+        assert_eq!(
+            refused.fix,
+            "Once the candidate allows contact (the data protection section of their profile in Lever), move them \
+             into the stage again."
+        );
+        let at = Utc.with_ymd_and_hms(2026, 1, 2, 9, 30, 0).unwrap();
+        let lapsed = why(Problem::ContactNotAllowed { expired: Some(at) });
+        assert_eq!(
+            lapsed,
+            "The candidate's consent to be contacted ran out in Lever on 2026-01-02, so Fulcrum sent no assessment email."
+        );
+    }
+
+    #[test]
     fn every_problem_has_words_and_a_fix() {
         for problem in [
             Problem::Inactive(vec!["FC-1".into()]),
             Problem::NoEmail,
             Problem::Archived,
             Problem::Permission("403 from /notes".into()),
+            Problem::ContactNotAllowed { expired: None },
         ] {
             let Explained { why, fix } = explain("Fulcrum", &problem);
             assert!(why.ends_with('.') && !why.contains('\n'), "{problem:?}: {why:?}");

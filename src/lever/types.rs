@@ -49,6 +49,32 @@ pub struct Opportunity {
     #[serde(deserialize_with = "applications")]
     pub applications: Vec<Application>,
     pub archived: Option<Value>,
+    /// The candidate's data protection (consent to store and to contact), or none.
+    #[serde(deserialize_with = "lenient")]
+    pub data_protection: Option<DataProtection>,
+}
+
+/// Lever's `dataProtection`: `{"store": {"allowed", "expiresAt"}, "contact": {…}}` or null.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct DataProtection {
+    pub store: Option<Permission>,
+    pub contact: Option<Permission>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Permission {
+    pub allowed: Option<bool>,
+    /// When it runs out (ms since the epoch); it can run out by time alone.
+    pub expires_at: Option<i64>,
+}
+
+/// `T` when the value has its shape, else nothing: an odd value in a field Fulcrum only
+/// reads for a hint must not make the whole opportunity unreadable.
+fn lenient<'de, D: Deserializer<'de>, T: serde::de::DeserializeOwned>(d: D) -> Result<Option<T>, D::Error> {
+    let value = Option::<Value>::deserialize(d)?;
+    Ok(value.and_then(|v| serde_json::from_value(v).ok()))
 }
 
 impl Opportunity {
@@ -64,6 +90,13 @@ impl Opportunity {
             .filter(|c| c.to_stage_id.as_deref() == Some(stage_id))
             .max_by_key(|c| c.updated_at.unwrap_or(0))
             .and_then(|c| c.user_id.as_deref())
+    }
+
+    /// Lever's `dataProtection.contact`: whether contact is allowed and until when (ms
+    /// since the epoch), each `None` when Lever does not say.
+    pub fn contact_consent(&self) -> (Option<bool>, Option<i64>) {
+        let contact = self.data_protection.as_ref().and_then(|d| d.contact.as_ref());
+        (contact.and_then(|c| c.allowed), contact.and_then(|c| c.expires_at))
     }
 
     /// When the candidate last entered `stage_id` (ms since the epoch).
@@ -159,6 +192,24 @@ mod tests {
         assert_eq!(opp.applications[0].posting_owner.as_deref(), Some("u-po"));
         assert_eq!(opp.moved_into_by("st-2"), Some("u-new"));
         assert_eq!(opp.entered_at("st-2"), Some(200));
+    }
+
+    #[test]
+    fn reads_data_protection_in_levers_shape() {
+        let body = json!({"id": "o", "dataProtection": {
+            "store": {"allowed": true, "expiresAt": 1767225600000_i64},
+            "contact": {"allowed": false, "expiresAt": null}
+        }});
+        let opp: Opportunity = serde_json::from_value(body).unwrap();
+        assert_eq!(opp.contact_consent(), (Some(false), None));
+        let store = opp.data_protection.unwrap().store.unwrap();
+        assert_eq!(store, Permission { allowed: Some(true), expires_at: Some(1767225600000) });
+        for absent in
+            [json!({"id": "o", "dataProtection": null}), json!({"id": "o"}), json!({"id": "o", "dataProtection": 3})]
+        {
+            let opp: Opportunity = serde_json::from_value(absent.clone()).unwrap();
+            assert_eq!(opp.contact_consent(), (None, None), "{absent}");
+        }
     }
 
     #[test]
