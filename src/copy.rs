@@ -5,7 +5,10 @@
 use askama::Template;
 use chrono::{DateTime, Utc};
 
-use crate::domain::problem::{Earlier, Problem};
+use crate::domain::{
+    invitation::CancelReason,
+    problem::{Earlier, Problem},
+};
 
 /// Fills in one piece of copy. The templates are checked when Fulcrum is compiled, so
 /// rendering cannot fail at run time but for a bug.
@@ -23,6 +26,55 @@ pub struct InviteNote<'a> {
     pub who: &'a str,
     pub email: &'a str,
     pub deadline: DateTime<Utc>,
+    pub report: &'a str,
+    pub marker: &'a str,
+}
+
+/// Why an invitation was cancelled, as a clause ("the candidate was hired in Lever before
+/// finishing it"): in the cancel note and on the report page.
+#[derive(Template)]
+#[template(path = "copy/cancel_why.txt", escape = "none")]
+pub struct CancelWhy<'a> {
+    pub brand: &'a str,
+    pub reason: &'a CancelReason,
+}
+
+/// The note in Lever beside `{brand}: Assessment Cancelled`.
+#[derive(Template)]
+#[template(path = "copy/cancel_note.txt", escape = "none")]
+pub struct CancelNote<'a> {
+    pub brand: &'a str,
+    pub assessment: &'a str,
+    pub who: &'a str,
+    /// A [`CancelWhy`].
+    pub why: &'a str,
+    pub report: &'a str,
+    pub marker: &'a str,
+}
+
+/// The note in Lever when an admin sent the invite again and it went out.
+#[derive(Template)]
+#[template(path = "copy/resend_note.txt", escape = "none")]
+pub struct ResendNote<'a> {
+    pub brand: &'a str,
+    pub assessment: &'a str,
+    pub who: &'a str,
+    pub email: &'a str,
+    pub reopened: bool,
+    pub deadline: DateTime<Utc>,
+    pub report: &'a str,
+    pub marker: &'a str,
+}
+
+/// The note in Lever when an admin extended the deadline.
+#[derive(Template)]
+#[template(path = "copy/extend_note.txt", escape = "none")]
+pub struct ExtendNote<'a> {
+    pub brand: &'a str,
+    pub assessment: &'a str,
+    pub who: &'a str,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
     pub report: &'a str,
     pub marker: &'a str,
 }
@@ -334,12 +386,104 @@ mod tests {
     }
 
     #[test]
+    fn a_candidate_lever_may_not_contact_is_explained() {
+        let refused = explain("Fulcrum", &Problem::ContactNotAllowed { expired: None });
+        assert_eq!(
+            refused.why,
+            "The candidate's data protection settings in Lever do not allow contacting them, so Fulcrum sent no \
+             assessment email."
+        );
+        assert_eq!(
+            refused.fix,
+            "Once the candidate allows contact (the data protection section of their profile in Lever), move them \
+             into the stage again."
+        );
+        let at = Utc.with_ymd_and_hms(2026, 1, 2, 9, 30, 0).unwrap();
+        let lapsed = why(Problem::ContactNotAllowed { expired: Some(at) });
+        assert_eq!(
+            lapsed,
+            "The candidate's consent to be contacted ran out in Lever on 2026-01-02, so Fulcrum sent no assessment email."
+        );
+    }
+
+    #[test]
+    fn cancel_notes_say_why_and_what_the_candidate_sees() {
+        let why = |reason: &CancelReason| text(&CancelWhy { brand: "Fulcrum", reason });
+        assert_eq!(why(&CancelReason::Admin { by: "Ada Admin".into() }), "Ada Admin cancelled it in Fulcrum");
+        assert_eq!(why(&CancelReason::Hired), "the candidate was hired in Lever before finishing it");
+        assert_eq!(
+            why(&CancelReason::Archived { reason: Some("Underqualified".into()) }),
+            "the candidate was archived in Lever (Underqualified) before finishing it"
+        );
+        assert_eq!(
+            why(&CancelReason::Archived { reason: None }),
+            "the candidate was archived in Lever before finishing it"
+        );
+        assert_eq!(why(&CancelReason::Removed), "the candidate was deleted or anonymized in Lever");
+        let note = text(&CancelNote {
+            brand: "Fulcrum",
+            assessment: "Backend",
+            who: "Ada Lovelace",
+            why: &why(&CancelReason::Hired),
+            report: "https://f.test/app/invitations/1",
+            marker: "Fulcrum ref 1/cancel",
+        });
+        assert_eq!(
+            note,
+            "Fulcrum cancelled the Backend assessment sent to Ada Lovelace: the candidate was hired in Lever before \
+             finishing it.\nThe candidate's link now says the assessment is no longer needed.\n\
+             Report: https://f.test/app/invitations/1\nFulcrum ref 1/cancel"
+        );
+    }
+
+    #[test]
+    fn resend_and_extend_notes_give_the_dates() {
+        let at = |d| Utc.with_ymd_and_hms(2026, 1, d, 9, 30, 0).unwrap();
+        let resend = |reopened| {
+            text(&ResendNote {
+                brand: "Fulcrum",
+                assessment: "Backend",
+                who: "Ada Lovelace",
+                email: "ada@example.test",
+                reopened,
+                deadline: at(9),
+                report: "https://f.test/r",
+                marker: "Fulcrum ref 1/2-resend",
+            })
+        };
+        assert_eq!(
+            resend(false),
+            "Fulcrum sent the Backend assessment to Ada Lovelace at ada@example.test again.\n\
+             The link expires on 2026-01-09 09:30 UTC.\nReport: https://f.test/r\nFulcrum ref 1/2-resend"
+        );
+        assert!(resend(true).starts_with(
+            "Fulcrum sent the Backend assessment to Ada Lovelace at ada@example.test again, reopening the expired \
+             invitation.\n"
+        ));
+        let extend = text(&ExtendNote {
+            brand: "Fulcrum",
+            assessment: "Backend",
+            who: "Ada Lovelace",
+            from: at(8),
+            to: at(11),
+            report: "https://f.test/r",
+            marker: "Fulcrum ref 1/1-extend",
+        });
+        assert_eq!(
+            extend,
+            "Fulcrum extended the deadline of the Backend assessment for Ada Lovelace from 2026-01-08 09:30 UTC to \
+             2026-01-11 09:30 UTC.\nReport: https://f.test/r\nFulcrum ref 1/1-extend"
+        );
+    }
+
+    #[test]
     fn every_problem_has_words_and_a_fix() {
         for problem in [
             Problem::Inactive(vec!["FC-1".into()]),
             Problem::NoEmail,
             Problem::Archived,
             Problem::Permission("403 from /notes".into()),
+            Problem::ContactNotAllowed { expired: None },
         ] {
             let Explained { why, fix } = explain("Fulcrum", &problem);
             assert!(why.ends_with('.') && !why.contains('\n'), "{problem:?}: {why:?}");

@@ -9,7 +9,8 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 pub use crate::domain::invitation::{
-    ENGINE_GRACE, Effect, InvitationStatus, Outcome, SUBMIT_GRACE, TransitionError, candidate_label,
+    CancelKind, CancelReason, ENGINE_GRACE, Effect, InvitationStatus, Outcome, SUBMIT_GRACE, TransitionError,
+    candidate_label,
 };
 use crate::{
     crypto::{self, Cipher},
@@ -46,6 +47,17 @@ pub struct Invitation {
     pub perform_as: Option<String>,
     /// Why the invite email has not gone out yet, while it has not.
     pub email_error: Option<String>,
+    /// Days an invitation to this assessment stays open (a reopened one gets as many).
+    pub expires_after_days: i32,
+    pub reminder_sent_at: Option<DateTime<Utc>>,
+    pub cancel_reason: Option<CancelKind>,
+    pub cancel_detail: Option<String>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    pub resends: i32,
+    pub extensions: i32,
+    pub reopens: i32,
+    /// The candidate was deleted or anonymized in Lever, and their personal data erased here.
+    pub erased_at: Option<DateTime<Utc>>,
 }
 
 impl Invitation {
@@ -63,6 +75,11 @@ impl Invitation {
     pub fn close_at(&self) -> Option<DateTime<Utc>> {
         self.ends_at().map(|end| end + if self.built_in { SUBMIT_GRACE } else { ENGINE_GRACE })
     }
+
+    /// Why it was cancelled, when it was.
+    pub fn cancelled_because(&self) -> Option<CancelReason> {
+        self.cancel_reason.map(|kind| CancelReason::stored(kind, self.cancel_detail.clone()))
+    }
 }
 
 /// The columns of [`Invitation`], with its assessment's.
@@ -73,7 +90,8 @@ macro_rules! select_invitation {
                     jsonb_array_length(a.questions) > 0 AS built_in, i.opportunity_id, i.candidate_name,
                     i.candidate_email, i.status, i.deadline, i.created_at, i.email_sent_at, i.started_at,
                     i.completed_at, i.score, i.passed, i.failure_reason, i.external_report_url, i.answers, i.perform_as,
-                    i.email_error
+                    i.email_error, a.expires_after_days, i.reminder_sent_at, i.cancel_reason, i.cancel_detail,
+                    i.cancelled_at, i.resends, i.extensions, i.reopens, i.erased_at
              FROM invitations i JOIN assessments a ON a.id = i.assessment_id ",
             $where
         )
@@ -298,13 +316,16 @@ impl Invitation {
                 }),
                 _ => None,
             },
+            reminded: self.reminder_sent_at.is_some(),
+            resends: self.resends,
+            extensions: self.extensions,
         }
     }
 }
 
 /// Marks the invitation started (a no-op if it already is). Refused past the deadline.
 pub async fn start(conn: &mut PgConnection, inv: &Invitation, now: DateTime<Utc>) -> Result<Vec<Effect>, Error> {
-    let Transition { to, effects } = lifecycle::start(&inv.facts(), now)?;
+    let Transition { to, effects, .. } = lifecycle::start(&inv.facts(), now)?;
     if let Some(to) = to {
         sqlx::query!("UPDATE invitations SET status = $2, started_at = $3 WHERE id = $1", inv.id, to as _, now)
             .execute(&mut *conn)
@@ -340,7 +361,7 @@ pub async fn submit(
 async fn record_result(
     conn: &mut PgConnection,
     inv: &Invitation,
-    Transition { to, effects }: Transition,
+    Transition { to, effects, .. }: Transition,
     outcome: &Outcome<'_>,
     answers: Option<&serde_json::Value>,
     now: DateTime<Utc>,
@@ -372,7 +393,7 @@ pub async fn expire(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<Effect>, Error> {
-    let Transition { to, effects } = lifecycle::expire(&inv.facts())?;
+    let Transition { to, effects, .. } = lifecycle::expire(&inv.facts())?;
     if let Some(to) = to {
         sqlx::query!(
             "UPDATE invitations SET status = $4, completed_at = $2, failure_reason = $3 WHERE id = $1",
@@ -387,20 +408,146 @@ pub async fn expire(
     Ok(effects)
 }
 
-/// Cancels an invitation that cannot go ahead, keeping why.
-pub async fn cancel(conn: &mut PgConnection, inv: &Invitation, why: &str) -> Result<Vec<Effect>, Error> {
-    let Transition { to, effects } = lifecycle::cancel(&inv.facts())?;
+/// Cancels an open invitation, keeping why; refused once it is finished (a second cancel
+/// included). The effects show the cancel in Lever when the reason calls for it.
+pub async fn cancel(
+    conn: &mut PgConnection,
+    inv: &Invitation,
+    reason: &CancelReason,
+    now: DateTime<Utc>,
+) -> Result<Vec<Effect>, Error> {
+    let Transition { to, effects, .. } = lifecycle::cancel(&inv.facts(), reason)?;
     if let Some(to) = to {
+        // A refused email is also why the invite is not out, as the dashboard shows.
+        let refused = match reason {
+            CancelReason::EmailRefused { error } => Some(error.as_str()),
+            _ => None,
+        };
         sqlx::query!(
-            "UPDATE invitations SET status = $3, email_error = $2, failure_reason = $2 WHERE id = $1",
+            "UPDATE invitations SET status = $2, cancel_reason = $3, cancel_detail = $4, cancelled_at = $5,
+                    email_error = coalesce($6, email_error), failure_reason = coalesce($6, failure_reason)
+             WHERE id = $1",
             inv.id,
-            why,
             to as _,
+            reason.kind() as _,
+            reason.detail(),
+            now,
+            refused,
         )
         .execute(&mut *conn)
         .await?;
     }
     Ok(effects)
+}
+
+/// Cancels every open (invited or started) invitation of the opportunity, for `reason`;
+/// finished ones stay as they are. Returns each cancelled invitation with the effects the
+/// caller carries out in the same transaction (`jobs::kinds::follow_up`).
+pub async fn cancel_open(
+    conn: &mut PgConnection,
+    org_id: Uuid,
+    opportunity_id: &str,
+    reason: &CancelReason,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Vec<(Uuid, Vec<Effect>)>> {
+    let open: Vec<Invitation> = sqlx::query_as(select_invitation!(
+        "WHERE i.org_id = $1 AND i.opportunity_id = $2 AND i.status IN ('invited', 'started')
+         ORDER BY i.created_at FOR UPDATE OF i"
+    ))
+    .bind(org_id)
+    .bind(opportunity_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut cancelled = Vec::with_capacity(open.len());
+    for inv in &open {
+        match cancel(conn, inv, reason, now).await {
+            Ok(effects) => cancelled.push((inv.id, effects)),
+            // Locked above while open: cannot happen, and would leave it as it is.
+            Err(Error::Refused(_)) => {}
+            Err(Error::Database(e)) => return Err(e),
+        }
+    }
+    Ok(cancelled)
+}
+
+/// Sends the invite again with the same link; an expired invitation reopens with a new
+/// deadline (its assessment's days from `now`). Refused once started, completed or
+/// cancelled, and for an expired one when the candidate has a newer open invitation to the
+/// same assessment.
+pub async fn resend(
+    conn: &mut PgConnection,
+    inv: &Invitation,
+    remind_hours: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<Effect>, Error> {
+    // Nobody is emailed again once Lever no longer has them.
+    if removed_in_lever(conn, inv.org_id, &inv.opportunity_id).await? {
+        return Err(Error::Refused(TransitionError::RemovedInLever));
+    }
+    let reopen_until = now + Duration::days(inv.expires_after_days.into());
+    let Transition { to, deadline, effects } = lifecycle::resend(&inv.facts(), now, reopen_until, remind_hours)?;
+    match deadline {
+        None => {
+            sqlx::query!("UPDATE invitations SET resends = resends + 1 WHERE id = $1", inv.id)
+                .execute(&mut *conn)
+                .await?;
+        }
+        // Reopened: a new round, from the start.
+        Some(deadline) => {
+            let reopened = sqlx::query!(
+                "UPDATE invitations SET status = $2, deadline = $3, resends = resends + 1, reopens = reopens + 1,
+                        started_at = NULL, completed_at = NULL, failure_reason = NULL, reminder_sent_at = NULL
+                 WHERE id = $1",
+                inv.id,
+                to.unwrap_or(InvitationStatus::Invited) as _,
+                deadline,
+            )
+            .execute(&mut *conn)
+            .await;
+            if let Err(e) = &reopened
+                && crate::db::unique_violation(e).is_some()
+            {
+                return Err(Error::Refused(TransitionError::Superseded));
+            }
+            reopened?;
+        }
+    }
+    Ok(effects)
+}
+
+/// Gives a waiting candidate `by` more time before the deadline.
+pub async fn extend(
+    conn: &mut PgConnection,
+    inv: &Invitation,
+    by: Duration,
+    remind_hours: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<Effect>, Error> {
+    let Transition { deadline, effects, .. } = lifecycle::extend(&inv.facts(), by, now, remind_hours)?;
+    if let Some(deadline) = deadline {
+        sqlx::query!(
+            "UPDATE invitations SET deadline = $2, extensions = extensions + 1 WHERE id = $1",
+            inv.id,
+            deadline
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(effects)
+}
+
+/// Whether the candidate was deleted or anonymized in Lever (erased, or an invitation of
+/// the opportunity cancelled for it): nothing more is written to the opportunity.
+pub async fn removed_in_lever(conn: &mut PgConnection, org_id: Uuid, opportunity_id: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM erased_opportunities WHERE org_id = $1 AND opportunity_id = $2)
+               OR EXISTS (SELECT 1 FROM invitations
+                          WHERE org_id = $1 AND opportunity_id = $2 AND cancel_reason = 'removed') AS "removed!""#,
+        org_id,
+        opportunity_id
+    )
+    .fetch_one(conn)
+    .await
 }
 
 /// The invite email went out.
@@ -498,8 +645,10 @@ pub async fn erase(
         .execute(&mut *conn)
         .await?;
         sqlx::query!(
-            "UPDATE invitations SET failure_reason = replace(failure_reason, $3, '(erased)')
-             WHERE org_id = $1 AND opportunity_id = $2 AND strpos(failure_reason, $3) > 0",
+            "UPDATE invitations SET failure_reason = replace(failure_reason, $3, '(erased)'),
+                                    cancel_detail = replace(cancel_detail, $3, '(erased)')
+             WHERE org_id = $1 AND opportunity_id = $2
+               AND (strpos(failure_reason, $3) > 0 OR strpos(cancel_detail, $3) > 0)",
             org_id,
             opportunity_id,
             word,
@@ -525,52 +674,4 @@ pub struct Erased {
     pub invitations: u64,
     /// The candidate's address and name, as they may still be quoted elsewhere.
     pub words: Vec<String>,
-}
-
-/// Whether the candidate of this opportunity was deleted or anonymized in Lever: nothing
-/// more is written to it.
-pub async fn is_erased(conn: &mut PgConnection, org_id: Uuid, opportunity_id: &str) -> sqlx::Result<bool> {
-    let erased = sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM erased_opportunities WHERE org_id = $1 AND opportunity_id = $2) AS "erased!""#,
-        org_id,
-        opportunity_id,
-    )
-    .fetch_one(conn)
-    .await?;
-    Ok(erased)
-}
-
-/// Why an invitation is cancelled.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CancelReason {
-    Hired,
-    Archived { reason: Option<String> },
-    Removed,
-}
-
-/// Cancels every open invitation of the opportunity.
-pub async fn cancel_open(
-    conn: &mut PgConnection,
-    org_id: Uuid,
-    opportunity_id: &str,
-    reason: &CancelReason,
-    _now: DateTime<Utc>,
-) -> sqlx::Result<Vec<(Uuid, Vec<Effect>)>> {
-    let open: Vec<Invitation> = sqlx::query_as(select_invitation!(
-        "WHERE i.org_id = $1 AND i.opportunity_id = $2 AND i.status IN ('invited', 'started')
-         ORDER BY i.created_at FOR UPDATE OF i"
-    ))
-    .bind(org_id)
-    .bind(opportunity_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut cancelled = Vec::new();
-    for inv in &open {
-        match cancel(conn, inv, &format!("{reason:?}")).await {
-            Ok(effects) => cancelled.push((inv.id, effects)),
-            Err(Error::Refused(_)) => {}
-            Err(Error::Database(e)) => return Err(e),
-        }
-    }
-    Ok(cancelled)
 }

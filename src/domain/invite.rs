@@ -2,6 +2,7 @@
 //! Lever event leads to, from facts already read (the opportunity, its posting's tags, the
 //! organization's assessments, the invitations that already stand). No I/O.
 
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
@@ -19,9 +20,34 @@ pub struct Standing {
     pub earlier: Earlier,
 }
 
+/// Whether the candidate may be emailed, by the opportunity's data protection in Lever.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Contact {
+    /// Allowed, or Lever says nothing about it.
+    #[default]
+    Allowed,
+    /// Lever says contact is not allowed.
+    NotAllowed,
+    /// The candidate's consent to be contacted ran out at this time.
+    Expired(DateTime<Utc>),
+}
+
+impl Contact {
+    /// Reads Lever's `dataProtection.contact` (`allowed`, `expiresAt`), which can run out
+    /// by time alone: consent past its expiry no longer allows an email.
+    pub fn from_lever(allowed: Option<bool>, expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Self {
+        match (allowed, expires_at) {
+            (Some(false), _) => Self::NotAllowed,
+            (_, Some(at)) if at <= now => Self::Expired(at),
+            _ => Self::Allowed,
+        }
+    }
+}
+
 pub struct Facts<'a> {
     pub brand: &'a str,
     pub archived: bool,
+    pub contact: Contact,
     /// The posting's tags, then the opportunity's.
     pub tags: Vec<&'a str>,
     pub catalogue: &'a [Candidate<'a>],
@@ -66,6 +92,13 @@ pub fn decide(facts: &Facts) -> Decision {
         }
     }
     match (to.is_empty(), standing.is_empty()) {
+        // Known only now: a move already handled is not reported again.
+        (false, _) if facts.contact != Contact::Allowed => Decision::Explain(Problem::ContactNotAllowed {
+            expired: match facts.contact {
+                Contact::Expired(at) => Some(at),
+                _ => None,
+            },
+        }),
         (false, _) => Decision::Invite { to, email, standing },
         (true, true) => Decision::AlreadyHandled,
         (true, false) => Decision::Explain(Problem::AlreadyInvited(standing)),
@@ -86,6 +119,7 @@ mod tests {
         Facts {
             brand: "Fulcrum",
             archived: false,
+            contact: Contact::Allowed,
             tags: vec!["Fulcrum Backend"],
             catalogue,
             emails,
@@ -127,6 +161,33 @@ mod tests {
         assert!(matches!(decide(&untagged), Decision::Explain(Problem::NoTag { .. })));
         let no_email = facts(&cat, &[], &[]);
         assert_eq!(decide(&no_email), Decision::Explain(Problem::NoEmail));
+    }
+
+    #[test]
+    fn no_email_goes_to_a_candidate_lever_may_not_contact() {
+        let id = Uuid::new_v4();
+        let (cat, emails) = (catalogue(id), vec!["a@b.test".to_string()]);
+        let refused = Facts { contact: Contact::NotAllowed, ..facts(&cat, &emails, &[]) };
+        assert_eq!(decide(&refused), Decision::Explain(Problem::ContactNotAllowed { expired: None }));
+        let at = Utc::now() - chrono::Duration::days(1);
+        let lapsed = Facts { contact: Contact::Expired(at), ..facts(&cat, &emails, &[]) };
+        assert_eq!(decide(&lapsed), Decision::Explain(Problem::ContactNotAllowed { expired: Some(at) }));
+        // The same move reported twice stays handled, and is not explained again.
+        let same = [standing(id, 5, false)];
+        let repeated = Facts { contact: Contact::NotAllowed, ..facts(&cat, &emails, &same) };
+        assert_eq!(decide(&repeated), Decision::AlreadyHandled);
+    }
+
+    #[test]
+    fn levers_data_protection_decides_contact() {
+        let now = Utc::now();
+        let (past, future) = (now - chrono::Duration::hours(1), now + chrono::Duration::days(30));
+        assert_eq!(Contact::from_lever(None, None, now), Contact::Allowed);
+        assert_eq!(Contact::from_lever(Some(true), None, now), Contact::Allowed);
+        assert_eq!(Contact::from_lever(Some(true), Some(future), now), Contact::Allowed);
+        assert_eq!(Contact::from_lever(Some(false), None, now), Contact::NotAllowed);
+        assert_eq!(Contact::from_lever(Some(false), Some(future), now), Contact::NotAllowed);
+        assert_eq!(Contact::from_lever(Some(true), Some(past), now), Contact::Expired(past));
     }
 
     #[test]

@@ -16,13 +16,15 @@ pub fn is_trigger_stage(brand: &str, picked: &[String], stage_id: &str, stage_na
     })
 }
 
-/// An invitation's status as Lever shows it (a cancelled invitation shows nothing).
+/// An invitation's status as Lever shows it. (Whether Lever shows a cancel at all depends
+/// on why: see `CancelReason::shows_in_lever`.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
     Invited,
     Started,
     Completed { passed: bool },
     Expired,
+    Cancelled,
 }
 
 impl Status {
@@ -32,7 +34,7 @@ impl Status {
             InvitationStatus::Started => Some(Self::Started),
             InvitationStatus::Completed => Some(Self::Completed { passed: passed.unwrap_or(false) }),
             InvitationStatus::Expired => Some(Self::Expired),
-            InvitationStatus::Cancelled => None,
+            InvitationStatus::Cancelled => Some(Self::Cancelled),
         }
     }
 
@@ -42,6 +44,7 @@ impl Status {
             Some(Self::Completed { passed: true }) => "Passed",
             Some(Self::Completed { passed: false }) => "Failed",
             Some(Self::Expired) => "Expired",
+            Some(Self::Cancelled) => "Cancelled",
             Some(Self::Started) => "In progress",
             Some(Self::Invited) | None => "Not started",
         }
@@ -60,6 +63,7 @@ pub struct StatusTags {
     pub passed: String,
     pub failed: String,
     pub expired: String,
+    pub cancelled: String,
     pub error: String,
 }
 
@@ -73,15 +77,25 @@ impl StatusTags {
             passed: tag("Passed"),
             failed: tag("Failed"),
             expired: tag("Assessment Expired"),
+            cancelled: tag("Assessment Cancelled"),
             error: tag("Error"),
         }
     }
 
     pub fn all(&self) -> Vec<String> {
-        [&self.invited, &self.in_progress, &self.completed, &self.passed, &self.failed, &self.expired, &self.error]
-            .into_iter()
-            .cloned()
-            .collect()
+        [
+            &self.invited,
+            &self.in_progress,
+            &self.completed,
+            &self.passed,
+            &self.failed,
+            &self.expired,
+            &self.cancelled,
+            &self.error,
+        ]
+        .into_iter()
+        .cloned()
+        .collect()
     }
 
     pub fn for_status(&self, status: Status) -> Vec<String> {
@@ -91,6 +105,7 @@ impl StatusTags {
             Status::Completed { passed: true } => vec![self.completed.clone(), self.passed.clone()],
             Status::Completed { passed: false } => vec![self.completed.clone(), self.failed.clone()],
             Status::Expired => vec![self.expired.clone()],
+            Status::Cancelled => vec![self.cancelled.clone()],
         }
     }
 
@@ -161,7 +176,8 @@ mod tests {
             vec!["Fulcrum: Assessment Completed", "Fulcrum: Passed"]
         );
         assert_eq!(t.for_status(Status::Expired), vec!["Fulcrum: Assessment Expired"]);
-        assert_eq!(t.all().len(), 7);
+        assert_eq!(t.for_status(Status::Cancelled), vec!["Fulcrum: Assessment Cancelled"]);
+        assert_eq!(t.all().len(), 8);
     }
 
     #[test]
@@ -173,6 +189,10 @@ mod tests {
         assert_eq!(t.desired(&started), vec!["F: Assessment in Progress"]);
         let finished = [(Status::Expired, 1), (Status::Completed { passed: false }, 2)];
         assert_eq!(t.desired(&finished), vec!["F: Assessment Completed", "F: Failed"]);
+        let cancelled_last = [(Status::Completed { passed: true }, 1), (Status::Cancelled, 2)];
+        assert_eq!(t.desired(&cancelled_last), vec!["F: Assessment Cancelled"]);
+        let cancelled_while_open = [(Status::Cancelled, 2), (Status::Invited, 1)];
+        assert_eq!(t.desired(&cancelled_while_open), vec!["F: Candidate Invited"]);
         assert!(t.desired::<i32>(&[]).is_empty());
     }
 

@@ -28,6 +28,11 @@ pub enum Problem {
     NoEmail,
     Archived,
     AlreadyInvited(Vec<Earlier>),
+    /// Lever's data protection does not allow contacting the candidate (their consent ran
+    /// out at `expired`, when that is why).
+    ContactNotAllowed {
+        expired: Option<DateTime<Utc>>,
+    },
     /// Lever refused for lack of a permission; its words.
     Permission(String),
 }

@@ -58,6 +58,8 @@ enum View {
     External,
     Done,
     Expired,
+    /// Cancelled (by an admin, or the candidate was hired or archived): no longer needed.
+    Cancelled,
     Unknown,
 }
 
@@ -120,7 +122,8 @@ fn view_for(state: &AppState, loaded: &Loaded) -> View {
     let now = state.clock.now();
     match inv.status {
         InvitationStatus::Completed => View::Done,
-        InvitationStatus::Expired | InvitationStatus::Cancelled => View::Expired,
+        InvitationStatus::Expired => View::Expired,
+        InvitationStatus::Cancelled => View::Cancelled,
         InvitationStatus::Invited if now >= inv.deadline => View::Expired,
         InvitationStatus::Invited => View::Landing,
         _ if inv.close_at().is_some_and(|c| now >= c) => View::Expired,
@@ -132,7 +135,7 @@ fn view_for(state: &AppState, loaded: &Loaded) -> View {
 fn respond(page: CandidatePage) -> AppResult<Response> {
     let status = match page.view {
         View::Unknown => StatusCode::NOT_FOUND,
-        View::Expired => StatusCode::GONE,
+        View::Expired | View::Cancelled => StatusCode::GONE,
         _ => StatusCode::OK,
     };
     Ok((status, render(&page)?).into_response())
@@ -170,6 +173,9 @@ pub async fn start(
         Err(invitations::Error::Refused(TransitionError::AlreadyCompleted)) => {
             respond(page(&state, &csrf, &token, Some(&loaded), View::Done))
         }
+        Err(invitations::Error::Refused(TransitionError::Cancelled)) => {
+            respond(page(&state, &csrf, &token, Some(&loaded), View::Cancelled))
+        }
         Err(invitations::Error::Refused(_)) => respond(page(&state, &csrf, &token, Some(&loaded), View::Expired)),
         Err(invitations::Error::Database(e)) => Err(e.into()),
     }
@@ -197,9 +203,8 @@ pub async fn submit(
         InvitationStatus::Started => {}
         // Answers before a start (an old tab, a replayed form): the landing page says what to do.
         InvitationStatus::Invited => return Ok(Redirect::to(&format!("/a/{token}")).into_response()),
-        InvitationStatus::Expired | InvitationStatus::Cancelled => {
-            return respond(page(&state, &csrf, &token, Some(&loaded), View::Expired));
-        }
+        InvitationStatus::Expired => return respond(page(&state, &csrf, &token, Some(&loaded), View::Expired)),
+        InvitationStatus::Cancelled => return respond(page(&state, &csrf, &token, Some(&loaded), View::Cancelled)),
     }
     if !inv.built_in {
         // The vendor's engine grades this one and reports the result through the API; a

@@ -1,22 +1,27 @@
 //! The invitations dashboard (`/app`, with filters) and each invitation's report
-//! (`/app/invitations/{id}`), for every signed-in member of the organization.
+//! (`/app/invitations/{id}`), for every signed-in member of the organization; admins also
+//! find the report's buttons to send the invite again, extend the deadline or cancel
+//! (`invitation_actions`).
 
 use askama::Template;
 use axum::{
     extract::{Query, State},
-    response::Response,
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{
-    csrf::CsrfToken,
+    csrf::{CsrfForm, CsrfToken, NoFields},
     error::{AppError, AppResult},
+    invitation_actions::{self, Action, EXTEND_DAYS},
     layout::{Chrome, render},
-    session::CurrentUser,
+    session::{AdminUser, CurrentUser},
 };
 use crate::{
+    copy,
     domain::{lifecycle::Status, scoring::Question},
     http::AppState,
     http::path_id::PathId,
@@ -107,6 +112,36 @@ struct Report {
     email_error: Option<String>,
     /// The candidate in Lever's app, when Fulcrum knows where that is.
     lever_url: Option<String>,
+    /// Why it was cancelled, as a clause.
+    cancelled_because: Option<String>,
+    /// What the admin's last action did, or why it was refused.
+    notice: Option<String>,
+    error: Option<String>,
+    /// Which of the admin's buttons the invitation's state allows (none for members).
+    can_resend: bool,
+    can_extend: bool,
+    can_cancel: bool,
+    extend_days: (i64, i64),
+}
+
+/// The notice after an admin's action, named in the redirect so a reload repeats nothing.
+#[derive(Deserialize, Default)]
+pub struct Done {
+    #[serde(default)]
+    done: String,
+}
+
+impl Done {
+    fn notice(&self) -> Option<String> {
+        match self.done.as_str() {
+            "resent" => Some("The invite is on its way to the candidate again, with the same link.".into()),
+            "extended" => Some("The deadline was extended.".into()),
+            "cancelled" => {
+                Some("The invitation was cancelled; the candidate's link says it is no longer needed.".into())
+            }
+            _ => None,
+        }
+    }
 }
 
 pub async fn report(
@@ -114,6 +149,18 @@ pub async fn report(
     user: CurrentUser,
     csrf: CsrfToken,
     PathId(id): PathId<Uuid>,
+    Query(done): Query<Done>,
+) -> AppResult<Response> {
+    report_page(&state, &user, &csrf, id, done.notice(), None).await
+}
+
+async fn report_page(
+    state: &AppState,
+    user: &CurrentUser,
+    csrf: &CsrfToken,
+    id: Uuid,
+    notice: Option<String>,
+    error: Option<(StatusCode, String)>,
 ) -> AppResult<Response> {
     let mut conn = state.db.acquire().await?;
     let inv = invitations::get(&mut conn, user.org_id, id).await?.ok_or(AppError::NotFound)?;
@@ -132,8 +179,105 @@ pub async fn report(
         (Some(start), Some(end)) if inv.status == InvitationStatus::Completed => Some((end - start).num_minutes()),
         _ => None,
     };
-    let chrome = Chrome::new(&state, Some(&user), &csrf, "invitations").await?;
+    let chrome = Chrome::new(state, Some(user), csrf, "invitations").await?;
     let lever_url = crate::lever::candidate_url(&state.settings.lever.api_url, &inv.opportunity_id);
     let email_error = inv.email_error.clone().filter(|_| inv.email_sent_at.is_none());
-    render(&Report { chrome, inv, result, answers, duration_minutes, email_error, lever_url })
+    let cancelled_because = inv
+        .cancelled_because()
+        .map(|reason| copy::text(&copy::CancelWhy { brand: &state.settings.brand, reason: &reason }));
+    // Offered where the state allows it; the transition decides in the end.
+    let admin = user.is_admin();
+    let (can_resend, can_extend, can_cancel) = (
+        admin && matches!(inv.status, InvitationStatus::Invited | InvitationStatus::Expired),
+        admin && inv.status == InvitationStatus::Invited && state.clock.now() < inv.deadline,
+        admin && inv.status.is_open(),
+    );
+    let (status, error) = match error {
+        Some((status, message)) => (status, Some(message)),
+        None => (StatusCode::OK, None),
+    };
+    let page = Report {
+        chrome,
+        inv,
+        result,
+        answers,
+        duration_minutes,
+        email_error,
+        lever_url,
+        cancelled_because,
+        notice,
+        error,
+        can_resend,
+        can_extend,
+        can_cancel,
+        extend_days: (*EXTEND_DAYS.start(), *EXTEND_DAYS.end()),
+    };
+    Ok((status, render(&page)?).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ExtendForm {
+    #[serde(default)]
+    days: String,
+}
+
+pub async fn resend(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    csrf: CsrfToken,
+    PathId(id): PathId<Uuid>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> AppResult<Response> {
+    act(&state, &admin, &csrf, id, Ok(Action::Resend), "resent").await
+}
+
+pub async fn extend(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    csrf: CsrfToken,
+    PathId(id): PathId<Uuid>,
+    CsrfForm(form): CsrfForm<ExtendForm>,
+) -> AppResult<Response> {
+    let action = match form.days.trim().parse::<i64>() {
+        Ok(days) => Action::extend(days),
+        Err(_) => Err(AppError::invalid("days", "Give the number of days as a whole number.")),
+    };
+    act(&state, &admin, &csrf, id, action, "extended").await
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    csrf: CsrfToken,
+    PathId(id): PathId<Uuid>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> AppResult<Response> {
+    let by = invitation_actions::admin_name(&state, admin.0.id, &admin.0.email).await?;
+    act(&state, &admin, &csrf, id, Ok(Action::Cancel { by }), "cancelled").await
+}
+
+/// Does the action and goes back to the report; a refusal (409) or bad input (422) shows
+/// on the report page, which then offers what the invitation allows.
+async fn act(
+    state: &AppState,
+    admin: &AdminUser,
+    csrf: &CsrfToken,
+    id: Uuid,
+    action: AppResult<Action>,
+    done: &str,
+) -> AppResult<Response> {
+    let refused = match action {
+        Ok(action) => match invitation_actions::apply(state, admin.0.org_id, id, action).await {
+            Ok(()) => return Ok(Redirect::to(&format!("/app/invitations/{id}?done={done}")).into_response()),
+            Err(e) => e,
+        },
+        Err(e) => e,
+    };
+    match refused {
+        e @ (AppError::Conflict(_) | AppError::Invalid { .. }) => {
+            let error = (e.status(), e.to_string());
+            report_page(state, &admin.0, csrf, id, None, Some(error)).await
+        }
+        other => Err(other),
+    }
 }

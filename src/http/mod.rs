@@ -15,6 +15,7 @@ pub mod error;
 mod health;
 pub mod intake;
 mod integrations;
+mod invitation_actions;
 mod invitations;
 mod jobs_page;
 mod join;

@@ -32,6 +32,9 @@ pub fn routes() -> Router<AppState> {
         // The web app
         .route("/app", get(invitations::dashboard))
         .route("/app/invitations/{id}", get(invitations::report))
+        .route("/app/invitations/{id}/resend", post(invitations::resend))
+        .route("/app/invitations/{id}/extend", post(invitations::extend))
+        .route("/app/invitations/{id}/cancel", post(invitations::cancel))
         .route("/app/invitations/{id}/report.pdf", get(report_pdf::download))
         .route("/app/assessments", get(assessments::list))
         .route("/app/assessments/new", get(assessments::new_page).post(assessments::create))

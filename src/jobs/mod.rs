@@ -171,6 +171,7 @@ pub fn registry() -> Registry {
         .register::<lever_setup::Disconnect>()
         .register::<lever_setup::EnsureFeedbackTemplate>()
         .register::<error_note::ErrorNote>()
+        .register::<action_note::ActionNote>()
         .register::<report_file::AttachReport>()
         .register::<keepalive::KeepAlive>()
         .register::<sweep::SweepLever>()

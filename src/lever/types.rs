@@ -54,6 +54,32 @@ pub struct Opportunity {
     pub archive_reason: Option<Value>,
     /// Lever anonymized the candidate (its name and contact details are gone).
     pub is_anonymized: bool,
+    /// The candidate's data protection (consent to store and to contact), or none.
+    #[serde(deserialize_with = "lenient")]
+    pub data_protection: Option<DataProtection>,
+}
+
+/// Lever's `dataProtection`: `{"store": {"allowed", "expiresAt"}, "contact": {…}}` or null.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct DataProtection {
+    pub store: Option<Permission>,
+    pub contact: Option<Permission>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Permission {
+    pub allowed: Option<bool>,
+    /// When it runs out (ms since the epoch); it can run out by time alone.
+    pub expires_at: Option<i64>,
+}
+
+/// `T` when the value has its shape, else nothing: an odd value in a field Fulcrum only
+/// reads for a hint must not make the whole opportunity unreadable.
+fn lenient<'de, D: Deserializer<'de>, T: serde::de::DeserializeOwned>(d: D) -> Result<Option<T>, D::Error> {
+    let value = Option::<Value>::deserialize(d)?;
+    Ok(value.and_then(|v| serde_json::from_value(v).ok()))
 }
 
 impl Opportunity {
@@ -80,6 +106,13 @@ impl Opportunity {
     pub fn archive_reason_id(&self) -> Option<&str> {
         let nested = self.archived.as_ref().and_then(|a| a.get("reason"));
         nested.or(self.archive_reason.as_ref()).and_then(Value::as_str).filter(|r| !r.is_empty())
+    }
+
+    /// Lever's `dataProtection.contact`: whether contact is allowed and until when (ms
+    /// since the epoch), each `None` when Lever does not say.
+    pub fn contact_consent(&self) -> (Option<bool>, Option<i64>) {
+        let contact = self.data_protection.as_ref().and_then(|d| d.contact.as_ref());
+        (contact.and_then(|c| c.allowed), contact.and_then(|c| c.expires_at))
     }
 
     /// When the candidate last entered `stage_id` (ms since the epoch).
@@ -189,6 +222,24 @@ mod tests {
                 .unwrap();
         assert!(legacy.is_archived() && legacy.is_anonymized);
         assert_eq!(legacy.archive_reason_id(), Some("r-2"));
+    }
+
+    #[test]
+    fn reads_data_protection_in_levers_shape() {
+        let body = json!({"id": "o", "dataProtection": {
+            "store": {"allowed": true, "expiresAt": 1767225600000_i64},
+            "contact": {"allowed": false, "expiresAt": null}
+        }});
+        let opp: Opportunity = serde_json::from_value(body).unwrap();
+        assert_eq!(opp.contact_consent(), (Some(false), None));
+        let store = opp.data_protection.unwrap().store.unwrap();
+        assert_eq!(store, Permission { allowed: Some(true), expires_at: Some(1767225600000) });
+        for absent in
+            [json!({"id": "o", "dataProtection": null}), json!({"id": "o"}), json!({"id": "o", "dataProtection": 3})]
+        {
+            let opp: Opportunity = serde_json::from_value(absent.clone()).unwrap();
+            assert_eq!(opp.contact_consent(), (None, None), "{absent}");
+        }
     }
 
     #[test]

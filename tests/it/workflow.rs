@@ -6,6 +6,7 @@
 //! (`lifecycle`), and work surviving revoked access, token refreshes and a failing mail
 //! server (`recovery`). The helpers every part uses live here.
 
+mod actions;
 mod crash;
 mod errors;
 mod in_step;

@@ -1,6 +1,7 @@
-//! `/api/v1/invitations`: reading invitations, and an external grading engine reporting
-//! that a candidate started and what they scored. A result is idempotent: the same one
-//! again is a no-op, a different one a 409.
+//! `/api/v1/invitations`: reading invitations, an external grading engine reporting that a
+//! candidate started and what they scored, and an admin's resend, extend and cancel
+//! (`invitation_actions`). A result is idempotent: the same one again is a no-op, a
+//! different one a 409.
 
 use axum::{Json, extract::State};
 use chrono::{DateTime, Utc};
@@ -15,8 +16,9 @@ use super::{
 use crate::{
     http::AppState,
     http::error::{ApiResult, AppError},
+    http::invitation_actions::{self, Action},
     http::path_id::PathId,
-    invitations::{self, Invitation, InvitationStatus, Outcome},
+    invitations::{self, CancelKind, Invitation, InvitationStatus, Outcome},
     jobs::kinds::follow_up,
 };
 
@@ -39,6 +41,9 @@ pub struct InvitationJson {
     email_sent_at: Option<DateTime<Utc>>,
     started_at: Option<DateTime<Utc>>,
     completed_at: Option<DateTime<Utc>>,
+    /// Why it was cancelled, when it was.
+    cancel_reason: Option<CancelKind>,
+    cancelled_at: Option<DateTime<Utc>>,
 }
 
 impl InvitationJson {
@@ -61,6 +66,8 @@ impl InvitationJson {
             email_sent_at: inv.email_sent_at,
             started_at: inv.started_at,
             completed_at: inv.completed_at,
+            cancel_reason: inv.cancel_reason,
+            cancelled_at: inv.cancelled_at,
         }
     }
 }
@@ -171,4 +178,44 @@ pub async fn result(
     tx.commit().await?;
     let inv = find(&state, &client, id).await?;
     Ok(Json(InvitationJson::new(&state, inv)))
+}
+
+/// Sends the invite again; an expired invitation reopens with a new deadline.
+pub async fn resend(
+    State(state): State<AppState>,
+    client: ApiClient,
+    PathId(id): PathId<Uuid>,
+) -> ApiResult<Json<InvitationJson>> {
+    act(&state, &client, id, Action::Resend).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtendBody {
+    days: i64,
+}
+
+/// Moves the deadline `days` later.
+pub async fn extend(
+    State(state): State<AppState>,
+    client: ApiClient,
+    PathId(id): PathId<Uuid>,
+    ApiJson(body): ApiJson<ExtendBody>,
+) -> ApiResult<Json<InvitationJson>> {
+    act(&state, &client, id, Action::extend(body.days)?).await
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    client: ApiClient,
+    PathId(id): PathId<Uuid>,
+) -> ApiResult<Json<InvitationJson>> {
+    let by = invitation_actions::api_key_name(&state, client.key_id).await?;
+    act(&state, &client, id, Action::Cancel { by }).await
+}
+
+async fn act(state: &AppState, client: &ApiClient, id: Uuid, action: Action) -> ApiResult<Json<InvitationJson>> {
+    invitation_actions::apply(state, client.org_id, id, action).await?;
+    let inv = find(state, client, id).await?;
+    Ok(Json(InvitationJson::new(state, inv)))
 }

@@ -98,7 +98,7 @@ async fn decide(env: &Env, api: &mut Api<'_>, event: &Event) -> Result<String, J
     if matches!(event.kind.as_str(), webhook::HIRED | webhook::ARCHIVE_CHANGE | webhook::DELETED) {
         return lifecycle::on_event(env, api, &event.kind, &event.opportunity_id, &event.data).await;
     }
-    if invitations::is_erased(&mut *env.db.acquire().await?, api.org_id, &event.opportunity_id).await? {
+    if invitations::removed_in_lever(&mut *env.db.acquire().await?, api.org_id, &event.opportunity_id).await? {
         return Ok(REMOVED.into());
     }
     let picked = sqlx::query_scalar!("SELECT trigger_stage_ids FROM lever_settings WHERE org_id = $1", api.org_id)
@@ -162,9 +162,13 @@ async fn decide(env: &Env, api: &mut Api<'_>, event: &Event) -> Result<String, J
     let catalogue: Vec<resolution::Candidate> = assessments.iter().map(AssessmentRef::candidate).collect();
     let posting_tags = posting.as_ref().map(|p| p.tags.as_slice()).unwrap_or_default();
     let entered = opportunity.entered_at(&stage);
+    let now = env.clock.now();
+    let (allowed, until) = opportunity.contact_consent();
+    let until = until.and_then(chrono::DateTime::from_timestamp_millis);
     let facts = invite::Facts {
         brand: &env.settings.brand,
         archived,
+        contact: invite::Contact::from_lever(allowed, until, now),
         tags: posting_tags.iter().chain(&opportunity.tags).map(String::as_str).collect(),
         catalogue: &catalogue,
         emails: &opportunity.emails,
@@ -180,7 +184,6 @@ async fn decide(env: &Env, api: &mut Api<'_>, event: &Event) -> Result<String, J
         .moved_into_by(&stage)
         .or_else(|| opportunity.applications.iter().find_map(|a| a.posting_owner.as_deref()))
         .or_else(|| posting.as_ref().and_then(|p| p.owner.as_deref()));
-    let now = env.clock.now();
     let remind = env.settings.email.reminder_hours_before_deadline;
     let mut tx = env.db.begin().await?;
     if !stage_entries::claim(&mut tx, &entry, event.id).await? {

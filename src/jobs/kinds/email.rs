@@ -17,11 +17,16 @@ use crate::{
         MailError,
         templates::{self, Branding, InviteContext},
     },
-    invitations::{self, Effect, InvitationStatus},
+    invitations::{self, CancelReason, Effect, InvitationStatus},
     jobs::Env,
     jobs::{
         self, Job, JobContext, JobError,
-        kinds::{Subject, account_email, error_note::ErrorNote, follow_up},
+        kinds::{
+            Subject, account_email,
+            action_note::{Action, ActionNote},
+            error_note::ErrorNote,
+            follow_up,
+        },
     },
 };
 
@@ -30,6 +35,9 @@ use crate::{
 pub enum SendEmail {
     /// The candidate's invitation, from the organization's template.
     Invite { invitation_id: Uuid },
+    /// The same invitation again, sent by an admin (the `nth` time; `reopened`: it had
+    /// expired); a note in Lever follows once it went out.
+    InviteAgain { invitation_id: Uuid, nth: i32, reopened: bool },
     /// Before the deadline, to a candidate who has not started.
     Reminder { invitation_id: Uuid },
     /// To the organization's people when a result is in.
@@ -55,6 +63,7 @@ impl Job for SendEmail {
     fn unique_key(&self) -> Option<String> {
         Some(match self {
             Self::Invite { invitation_id } => format!("email:invite:{invitation_id}"),
+            Self::InviteAgain { invitation_id, nth, .. } => format!("email:invite:{invitation_id}:again-{nth}"),
             Self::Reminder { invitation_id } => format!("email:reminder:{invitation_id}"),
             Self::ResultReady { invitation_id } => format!("email:result:{invitation_id}"),
             Self::ReconnectNeeded { org_id } => format!("email:reconnect:{org_id}"),
@@ -69,7 +78,11 @@ impl Job for SendEmail {
     async fn run(self, ctx: JobContext) -> Result<(), JobError> {
         let env = &ctx.env;
         match self {
-            Self::Invite { invitation_id } => invite(env, invitation_id, ctx.attempt >= Self::MAX_ATTEMPTS).await,
+            Self::Invite { invitation_id } => invite(env, invitation_id, None, ctx.attempt >= Self::MAX_ATTEMPTS).await,
+            Self::InviteAgain { invitation_id, nth, reopened } => {
+                let again = Again { nth, reopened };
+                invite(env, invitation_id, Some(again), ctx.attempt >= Self::MAX_ATTEMPTS).await
+            }
             Self::Reminder { invitation_id } => reminder(env, invitation_id).await,
             Self::ResultReady { invitation_id } => result_ready(env, invitation_id).await,
             Self::ReconnectNeeded { org_id } => {
@@ -99,6 +112,7 @@ struct InviteRow {
     deadline: DateTime<Utc>,
     email_sent_at: Option<DateTime<Utc>>,
     reminder_sent_at: Option<DateTime<Utc>>,
+    reopens: i32,
     assessment_name: String,
     time_limit_minutes: i32,
     company: String,
@@ -112,7 +126,7 @@ async fn load(env: &Env, invitation_id: Uuid) -> sqlx::Result<Option<InviteRow>>
     sqlx::query_as!(
         InviteRow,
         r#"SELECT i.org_id, i.opportunity_id, i.status AS "status: InvitationStatus", i.candidate_name, i.candidate_email, i.token_sealed, i.deadline,
-                i.email_sent_at, i.reminder_sent_at, a.name AS assessment_name, a.time_limit_minutes,
+                i.email_sent_at, i.reminder_sent_at, i.reopens, a.name AS assessment_name, a.time_limit_minutes,
                 o.name AS company, t.subject AS "subject?", t.body AS "body?", t.logo_url, t.accent_color
          FROM invitations i
          JOIN assessments a ON a.id = i.assessment_id
@@ -144,13 +158,27 @@ impl InviteRow {
     }
 }
 
-/// Sends the invite. On the `last` attempt a failure that could still pass is explained on
-/// the candidate in Lever too: until an admin retries, nobody is invited.
-async fn invite(env: &Env, id: Uuid, last: bool) -> Result<(), JobError> {
+/// An admin's resend: which one, and whether it reopened the invitation.
+#[derive(Clone, Copy)]
+struct Again {
+    nth: i32,
+    reopened: bool,
+}
+
+/// Sends the invite (`again`: an admin's resend). On the `last` attempt a failure that
+/// could still pass is explained on the candidate in Lever too: until an admin retries,
+/// nobody is invited.
+async fn invite(env: &Env, id: Uuid, again: Option<Again>, last: bool) -> Result<(), JobError> {
     let Some(row) = load(env, id).await? else { return Ok(()) };
-    if row.email_sent_at.is_some() || row.status != InvitationStatus::Invited {
+    let first_sent = again.is_none() && row.email_sent_at.is_some();
+    if first_sent || row.status != InvitationStatus::Invited {
         return Ok(());
     }
+    // Each send is its own message (a resend is not the first one sent again).
+    let scope = match again {
+        None => id.to_string(),
+        Some(Again { nth, .. }) => format!("{id}/again-{nth}"),
+    };
     let context = row.context(env, id)?;
     let subject = row.subject.clone().unwrap_or_else(|| templates::DEFAULT_SUBJECT.into());
     let body = row.body.clone().unwrap_or_else(|| templates::DEFAULT_BODY.into());
@@ -158,14 +186,13 @@ async fn invite(env: &Env, id: Uuid, last: bool) -> Result<(), JobError> {
     let rendered = templates::off_thread(move || templates::invite(&subject, &body, &context, &branding))
         .await
         .map_err(|e| JobError::Fail(anyhow::anyhow!("the invite email template does not render: {e}")))?;
-    let message = Message {
-        org_id: row.org_id,
-        invitation_id: Some(id),
-        kind: "invite",
-        scope: id.to_string(),
-        to: &row.candidate_email,
-    };
+    let message =
+        Message { org_id: row.org_id, invitation_id: Some(id), kind: "invite", scope, to: &row.candidate_email };
     let sent = deliver(env, &message, &rendered).await;
+    let reference = match again {
+        None => format!("invite-{id}"),
+        Some(Again { nth, .. }) => format!("invite-{id}-again-{nth}"),
+    };
     if let Err(e @ (Undelivered::InProgress(_) | Undelivered::Database(_))) = sent {
         return Err(into_job_error(e));
     }
@@ -175,18 +202,25 @@ async fn invite(env: &Env, id: Uuid, last: bool) -> Result<(), JobError> {
             invitations::mark_email_sent(&mut tx, id).await?;
             let subject = Subject { org_id: row.org_id, invitation_id: id, opportunity_id: &row.opportunity_id };
             follow_up(&mut tx, subject, &[Effect::SyncLever], env.clock.now()).await?;
+            if let Some(Again { nth, reopened }) = again {
+                let action = Action::Resent { nth, reopened, deadline: row.deadline };
+                jobs::enqueue(&mut tx, &ActionNote { org_id: row.org_id, invitation_id: id, action }, env.clock.now())
+                    .await?;
+            }
         }
         Err(Undelivered::Mail(e @ MailError::Permanent(_))) => {
             // The mail server will never take it: the invitation cannot go ahead, and
             // Lever says so on the candidate.
             if let Some(inv) = invitations::lock(&mut tx, id).await? {
-                invitations::cancel(&mut tx, &inv, &e.to_string()).await.map_err(anyhow::Error::from)?;
+                let reason = CancelReason::EmailRefused { error: e.to_string() };
+                let now = env.clock.now();
+                invitations::cancel(&mut tx, &inv, &reason, now).await.map_err(anyhow::Error::from)?;
             }
             let Explained { why, fix } = copy::invite_refused(&row.candidate_email, &e.to_string());
             let note = ErrorNote {
                 org_id: row.org_id,
                 opportunity_id: row.opportunity_id.clone(),
-                reference: format!("invite-{id}"),
+                reference: reference.clone(),
                 why,
                 fix,
             };
@@ -202,7 +236,7 @@ async fn invite(env: &Env, id: Uuid, last: bool) -> Result<(), JobError> {
                 let note = ErrorNote {
                     org_id: row.org_id,
                     opportunity_id: row.opportunity_id.clone(),
-                    reference: format!("invite-{id}-unsent"),
+                    reference: format!("{reference}-unsent"),
                     why,
                     fix,
                 };
@@ -224,6 +258,14 @@ async fn reminder(env: &Env, id: Uuid) -> Result<(), JobError> {
     if row.status != InvitationStatus::Invited || row.email_sent_at.is_none() || row.reminder_sent_at.is_some() {
         return Ok(());
     }
+    // An extended deadline moves the reminder with it; the job scheduled for the old one
+    // waits for the new time.
+    let due = row.deadline - chrono::Duration::hours(env.settings.email.reminder_hours_before_deadline);
+    let now = env.clock.now();
+    if now < due {
+        let wait = (due - now).to_std().unwrap_or_default();
+        return Err(JobError::Defer(wait, "the reminder is not due yet (the deadline was extended)".into()));
+    }
     let context = row.context(env, id)?;
     let text = copy::text(&copy::Reminder {
         name: &context.candidate_name,
@@ -238,7 +280,8 @@ async fn reminder(env: &Env, id: Uuid) -> Result<(), JobError> {
         org_id: row.org_id,
         invitation_id: Some(id),
         kind: "reminder",
-        scope: id.to_string(),
+        // One reminder per round: a reopened invitation is reminded again.
+        scope: if row.reopens == 0 { id.to_string() } else { format!("{id}/round-{}", row.reopens + 1) },
         to: &row.candidate_email,
     };
     deliver(env, &message, &rendered).await.map_err(into_job_error)?;

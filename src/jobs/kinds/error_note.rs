@@ -27,7 +27,7 @@ pub async fn write(
     fix: &str,
 ) -> Result<(), JobError> {
     // A candidate deleted or anonymized in Lever gets nothing more written.
-    if crate::invitations::is_erased(&mut *env.db.acquire().await?, api.org_id, opportunity).await? {
+    if crate::invitations::removed_in_lever(&mut *env.db.acquire().await?, api.org_id, opportunity).await? {
         return Ok(());
     }
     let brand = &env.settings.brand;

@@ -2,6 +2,7 @@
 //! transition's effects.
 
 mod account_email;
+pub mod action_note;
 pub mod close;
 pub mod delivery;
 pub mod email;
@@ -50,6 +51,13 @@ pub async fn follow_up(
         match *effect {
             Effect::SendInvite => {
                 enqueue(conn, &email::SendEmail::Invite { invitation_id }, now).await?;
+            }
+            Effect::SendInviteAgain { nth, reopened } => {
+                enqueue(conn, &email::SendEmail::InviteAgain { invitation_id, nth, reopened }, now).await?;
+            }
+            Effect::NoteExtended { nth, from, to } => {
+                let action = action_note::Action::Extended { nth, from, to };
+                enqueue(conn, &action_note::ActionNote { org_id: subject.org_id, invitation_id, action }, now).await?;
             }
             Effect::RemindAt(at) => {
                 enqueue_at(conn, &email::SendEmail::Reminder { invitation_id }, at).await?;

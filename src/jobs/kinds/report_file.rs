@@ -51,7 +51,7 @@ impl Job for AttachReport {
         let Some(report) = loaded.filter(|r| r.invitation.status == InvitationStatus::Completed) else {
             return Ok(());
         };
-        if crate::invitations::is_erased(&mut conn, self.org_id, &report.invitation.opportunity_id).await? {
+        if crate::invitations::removed_in_lever(&mut conn, self.org_id, &report.invitation.opportunity_id).await? {
             return Ok(());
         }
         drop(conn);

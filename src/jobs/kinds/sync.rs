@@ -1,8 +1,9 @@
 //! Brings one opportunity in Lever up to date with its invitations: the status tag, the
-//! invite note of each invitation, and the result (a feedback form, or a scored note when
-//! no form can be written). It converges on the current state whatever order events came
-//! in, and each effect happens once (tags are idempotent; notes and forms go through
-//! `lever::writes`).
+//! invite note of each invitation, the result (a feedback form, or a scored note when no
+//! form can be written) and why an invitation was cancelled. It converges on the current
+//! state whatever order events came in, and each effect happens once (tags are idempotent;
+//! notes and forms go through `lever::writes`). Nothing is written to an opportunity whose
+//! candidate was deleted or anonymized in Lever.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,7 +13,7 @@ use uuid::Uuid;
 use crate::{
     copy,
     domain::lifecycle::{Status, StatusTags, rating, rating_label},
-    invitations::{self, InvitationStatus, candidate_label},
+    invitations::{self, CancelKind, CancelReason, InvitationStatus, candidate_label},
     jobs::Env,
     jobs::{self, Job, JobContext, JobError, kinds::lever_setup::EnsureFeedbackTemplate},
     lever::{
@@ -43,6 +44,11 @@ impl Job for SyncOpportunity {
 
     async fn run(self, ctx: JobContext) -> Result<(), JobError> {
         let env = &ctx.env;
+        let mut conn = env.db.acquire().await?;
+        if invitations::removed_in_lever(&mut conn, self.org_id, &self.opportunity_id).await? {
+            return Ok(());
+        }
+        drop(conn);
         let invitations = load(env, self.org_id, &self.opportunity_id).await?;
         if invitations.is_empty() {
             return Ok(());
@@ -50,25 +56,35 @@ impl Job for SyncOpportunity {
         let mut api = Api::for_org(&env.lever, self.org_id).await?;
         sync_tags(env, &mut api, &self.opportunity_id, &invitations).await?;
         for inv in &invitations {
-            invite_note(env, &mut api, &self.opportunity_id, inv).await?;
-            if matches!(inv.status.as_str(), "completed" | "expired") {
-                result(env, &mut api, &self.opportunity_id, inv).await?;
+            if inv.email_sent_at.is_some() {
+                invite_note(env, &mut api, &self.opportunity_id, inv).await?;
+            }
+            match inv.status {
+                InvitationStatus::Completed | InvitationStatus::Expired => {
+                    result(env, &mut api, &self.opportunity_id, inv).await?
+                }
+                InvitationStatus::Cancelled => cancel_note(env, &mut api, &self.opportunity_id, inv).await?,
+                InvitationStatus::Invited | InvitationStatus::Started => {}
             }
         }
         Ok(())
     }
 }
 
-/// Invitations whose email went out (before that, Lever has nothing to show).
+/// What Lever shows: invitations whose email went out (before that, Lever has nothing to
+/// show), and those cancelled for a reason Lever shows (see `CancelReason::shows_in_lever`;
+/// a refused email shows as an error instead).
 async fn load(env: &Env, org_id: Uuid, opportunity_id: &str) -> sqlx::Result<Vec<Row>> {
     sqlx::query_as!(
         Row,
         r#"SELECT i.id, i.status AS "status: InvitationStatus", i.passed, i.score, i.failure_reason, i.deadline, i.completed_at, i.updated_at,
-                  i.candidate_name, i.candidate_email, i.perform_as,
+                  i.candidate_name, i.candidate_email, i.perform_as, i.email_sent_at, i.reopens,
+                  i.cancel_reason AS "cancel_reason: CancelKind", i.cancel_detail,
                   a.name AS assessment_name, a.pass_mark
            FROM invitations i JOIN assessments a ON a.id = i.assessment_id
-           WHERE i.org_id = $1 AND i.opportunity_id = $2 AND i.email_sent_at IS NOT NULL AND i.status <> 'cancelled'
-             AND NOT EXISTS (SELECT 1 FROM erased_opportunities e WHERE e.org_id = $1 AND e.opportunity_id = $2)
+           WHERE i.org_id = $1 AND i.opportunity_id = $2
+             AND CASE WHEN i.status = 'cancelled' THEN i.cancel_reason IN ('admin', 'hired', 'archived')
+                      ELSE i.email_sent_at IS NOT NULL END
            ORDER BY i.created_at"#,
         org_id,
         opportunity_id
@@ -89,6 +105,11 @@ struct Row {
     candidate_name: String,
     candidate_email: String,
     perform_as: Option<String>,
+    email_sent_at: Option<DateTime<Utc>>,
+    /// How many times it reopened after expiring: each round has its own result.
+    reopens: i32,
+    cancel_reason: Option<CancelKind>,
+    cancel_detail: Option<String>,
     assessment_name: String,
     pass_mark: i32,
 }
@@ -156,7 +177,12 @@ async fn invite_note(env: &Env, api: &mut Api<'_>, opportunity: &str, inv: &Row)
 async fn result(env: &Env, api: &mut Api<'_>, opportunity: &str, inv: &Row) -> Result<(), JobError> {
     let Some(status) = inv.lifecycle() else { return Ok(()) };
     let report = invitations::report_url(env.settings.public_url(), inv.id);
-    let key = format!("inv:{}:result", inv.id);
+    // The first round keeps the key (and marker) results always had; a reopened
+    // invitation's later result is a write of its own.
+    let (key, report) = match inv.reopens {
+        0 => (format!("inv:{}:result", inv.id), report),
+        n => (format!("inv:{}:result:{n}", inv.id), format!("{report}#round-{}", n + 1)),
+    };
     let connected_by = connection::get(&env.db, api.org_id).await?.and_then(|c| c.lever_user_id);
     let authors: Vec<String> = inv.perform_as.iter().chain(connected_by.iter()).cloned().collect();
     let template = match authors.is_empty() {
@@ -183,7 +209,7 @@ async fn result(env: &Env, api: &mut Api<'_>, opportunity: &str, inv: &Row) -> R
         let why = template.err().unwrap_or_default();
         return result_note(env, api, opportunity, inv, status, &key, &why).await;
     };
-    // The report link is unique to this invitation, so it is the form's marker.
+    // The report link is unique to this invitation (and round), so it is the form's marker.
     let write = Write { key: &key, org_id: api.org_id, opportunity_id: opportunity, marker: &report };
     let form = feedback_form(&template, inv, status, &report);
     let mut answer = Err(LeverError::Rejected { status: 400, message: "no author".into() });
@@ -240,7 +266,10 @@ async fn result_note(
     why: &str,
 ) -> Result<(), JobError> {
     let brand = &env.settings.brand;
-    let marker = marker(env, inv.id, "result");
+    let marker = match inv.reopens {
+        0 => marker(env, inv.id, "result"),
+        n => marker(env, inv.id, &format!("round-{}/result", n + 1)),
+    };
     let write = Write { key, org_id: api.org_id, opportunity_id: opportunity, marker: &marker };
     let stars = rating(status, inv.score, inv.pass_mark);
     let reason = (status != Status::Completed { passed: true }).then(|| inv.reason());
@@ -257,6 +286,29 @@ async fn result_note(
         marker: &marker,
     });
     writes::once(&env.lever, api, &write, Payload::Note { text: &text, score: Some(stars) }).await?;
+    Ok(())
+}
+
+/// Why the invitation was cancelled, beside the Cancelled tag.
+async fn cancel_note(env: &Env, api: &mut Api<'_>, opportunity: &str, inv: &Row) -> Result<(), JobError> {
+    let Some(kind) = inv.cancel_reason else { return Ok(()) };
+    let reason = CancelReason::stored(kind, inv.cancel_detail.clone());
+    if !reason.shows_in_lever() {
+        return Ok(());
+    }
+    let brand = &env.settings.brand;
+    let marker = marker(env, inv.id, "cancel");
+    let key = format!("inv:{}:cancel-note", inv.id);
+    let write = Write { key: &key, org_id: api.org_id, opportunity_id: opportunity, marker: &marker };
+    let text = copy::text(&copy::CancelNote {
+        brand,
+        assessment: &inv.assessment_name,
+        who: inv.who(),
+        why: &copy::text(&copy::CancelWhy { brand, reason: &reason }),
+        report: &invitations::report_url(env.settings.public_url(), inv.id),
+        marker: &marker,
+    });
+    writes::once(&env.lever, api, &write, Payload::Note { text: &text, score: None }).await?;
     Ok(())
 }
 

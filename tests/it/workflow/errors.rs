@@ -1,6 +1,7 @@
 //! Work Fulcrum cannot do is explained on the candidate in Lever: an Error tag and one note
 //! saying why (a missing or misspelled tag, an inactive assessment, no email address, an
-//! archived candidate, a missing Lever permission), and no email.
+//! archived candidate, a candidate Lever may not contact, a missing Lever permission), and
+//! no email.
 
 use super::{ACCOUNT, WAIT, notes, setup};
 use crate::support::{
@@ -81,4 +82,24 @@ async fn a_missing_lever_permission_is_explained_on_the_candidate() {
     let note = error_note_for(&app, "opp-p").await;
     assert!(note.contains("missing a Lever permission") && note.contains("postings:read:admin"), "{note}");
     assert!(note.contains("reconnects Lever"), "{note}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_candidate_lever_may_not_contact_gets_no_email_but_an_error_and_a_note() {
+    let (app, org) = setup().await;
+    app.lever.add_opportunity(
+        ACCOUNT,
+        crate::support::fake_lever::NewOpportunity::new("opp-nc")
+            .name("Private Pat")
+            .emails(["pat@candidates.test"])
+            .stage(SCREEN_STAGE)
+            .posting("post-1")
+            .contact_allowed(false),
+    );
+    app.move_candidate(&org, ACCOUNT, "opp-nc", ASSESS_STAGE).await;
+    let note = error_note_for(&app, "opp-nc").await;
+    assert!(note.contains("do not allow contacting them"), "{note}");
+    assert!(note.contains("allows contact") && note.contains("move them into the stage again"), "{note}");
+    let invitations: i64 = sqlx::query_scalar("SELECT count(*) FROM invitations").fetch_one(&app.db).await.unwrap();
+    assert_eq!(invitations, 0);
 }

@@ -34,7 +34,7 @@ use axum::Router;
 #[allow(unused_imports)]
 pub use deliveries::{delivery, post_delivery, sign};
 #[allow(unused_imports)]
-pub use model::{NewOpportunity, NewPosting, SCORE_SYSTEM_VALUES};
+pub use model::{Consent, DataProtection, NewOpportunity, NewPosting, SCORE_SYSTEM_VALUES};
 #[allow(unused_imports)]
 pub use oauth::jwt_claims;
 pub use state::RecordedCall;

@@ -102,11 +102,29 @@ pub(super) struct Opportunity {
     pub archived: Option<Archived>,
     pub confidentiality: String,
     pub is_anonymized: bool,
+    /// Lever's `dataProtection`: consent to store and to contact, or null.
+    pub data_protection: Option<DataProtection>,
     pub created_at: i64,
     pub updated_at: i64,
     pub last_interaction_at: i64,
     pub last_advanced_at: i64,
     pub urls: Value,
+}
+
+/// `{"store": {"allowed", "expiresAt"}, "contact": {"allowed", "expiresAt"}}`, as Lever
+/// gives it on an opportunity.
+#[derive(Clone, Debug, Serialize)]
+pub struct DataProtection {
+    pub store: Consent,
+    pub contact: Consent,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Consent {
+    pub allowed: bool,
+    /// Milliseconds since the epoch, or null.
+    pub expires_at: Option<i64>,
 }
 
 #[derive(Clone, Serialize)]
@@ -239,6 +257,7 @@ pub struct NewOpportunity {
     pub moved_by: Option<String>,
     pub origin: String,
     pub archived_reason: Option<String>,
+    pub data_protection: Option<DataProtection>,
 }
 
 impl NewOpportunity {
@@ -256,6 +275,7 @@ impl NewOpportunity {
             moved_by: None,
             origin: "applied".to_owned(),
             archived_reason: None,
+            data_protection: None,
         }
     }
     pub fn name(mut self, name: &str) -> Self {
@@ -301,6 +321,17 @@ impl NewOpportunity {
     pub fn archived(mut self, reason: &str) -> Self {
         self.archived_reason = Some(reason.to_owned());
         self
+    }
+    pub fn data_protection(mut self, data_protection: DataProtection) -> Self {
+        self.data_protection = Some(data_protection);
+        self
+    }
+    /// Data protection that allows storing the candidate and, per `allowed`, contacting them.
+    pub fn contact_allowed(self, allowed: bool) -> Self {
+        self.data_protection(DataProtection {
+            store: Consent { allowed: true, expires_at: None },
+            contact: Consent { allowed, expires_at: None },
+        })
     }
 }
 

@@ -91,6 +91,7 @@ impl FakeLever {
                 archived: new.archived_reason.map(|reason| Archived { reason, archived_at: now }),
                 confidentiality: "non-confidential".to_owned(),
                 is_anonymized: false,
+                data_protection: new.data_protection,
                 created_at: now,
                 updated_at: now,
                 last_interaction_at: now,
