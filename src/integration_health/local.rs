@@ -133,8 +133,8 @@ fn disables(scope: &str) -> &'static str {
         s if s.starts_with("feedback") => "the scored feedback form (results go into a note instead)",
         s if s.starts_with("webhooks") => "creating and checking webhooks",
         FILES_SCOPE => "attaching the report PDF to the candidate (the feedback form still links to the report)",
-        "archive_reasons:read:admin" => "telling a hire from a rejection",
-        "confidential:access:admin" => "candidates of confidential postings",
+        "archive_reasons:read:admin" => "telling a hire from a rejection (every archive counts as a rejection)",
+        "confidential:access:admin" => "the sweep seeing candidates of confidential postings",
         _ => "part of the integration",
     }
 }

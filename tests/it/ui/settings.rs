@@ -56,7 +56,9 @@ async fn signature_tokens_pasted_in_are_saved_and_never_shown_back() {
     let page: String = tab.js("return document.documentElement.outerHTML;", vec![]).await;
     assert!(!page.contains("token-from-lever"), "tokens are never shown back");
     let (_, settings) = app.api(&org.api_key).get("/integrations/lever").await;
-    assert_eq!(settings["signature_tokens"], json!({"applicationCreated": true, "candidateStageChange": true}));
+    assert_eq!(settings["signature_tokens"]["applicationCreated"], json!(true));
+    assert_eq!(settings["signature_tokens"]["candidateStageChange"], json!(true));
+    assert_eq!(settings["signature_tokens"]["candidateHired"], json!(false), "left empty: not set");
     assert_eq!(settings["trigger_stage_ids"], json!([ASSESS_STAGE]));
     tab.close().await;
 }
