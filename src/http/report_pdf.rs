@@ -20,8 +20,10 @@ pub async fn download(
     PathId(id): PathId<Uuid>,
 ) -> AppResult<Response> {
     let mut conn = state.db.acquire().await?;
-    let report = report::load(&mut conn, &state.settings.brand, user.org_id, id).await?.ok_or(AppError::NotFound)?;
+    let mut report =
+        report::load(&mut conn, &state.settings.brand, user.org_id, id).await?.ok_or(AppError::NotFound)?;
     drop(conn);
+    report.fetch_logo(report::logo::Reach::for_production(state.settings.is_production())).await;
     let name = report::file_name(&report.brand, &report.invitation.assessment_name);
     // Laying out a long report is CPU work: off the request threads.
     let pdf = tokio::task::spawn_blocking(move || report::pdf::render(&report))

@@ -2,6 +2,7 @@
 //! as the PDF attached to the opportunity in Lever. `load` gathers what it says from the
 //! database; `pdf` lays it out.
 
+pub mod logo;
 pub mod pdf;
 
 use chrono::{DateTime, Utc};
@@ -30,6 +31,9 @@ pub struct Report {
     pub organization: String,
     /// The organization's accent colour (from its email branding), when set and valid.
     pub accent: Option<(u8, u8, u8)>,
+    /// The organization's logo URL (from its email branding), and the logo once fetched.
+    pub logo_url: Option<String>,
+    pub logo: Option<Vec<u8>>,
     pub invitation: Invitation,
     /// Passed, Failed, Expired, In progress, Not started.
     pub result: &'static str,
@@ -37,6 +41,13 @@ pub struct Report {
 }
 
 impl Report {
+    /// Fetches the organization's logo for the PDF, from where `reach` allows.
+    pub async fn fetch_logo(&mut self, reach: logo::Reach) {
+        if let Some(url) = &self.logo_url {
+            self.logo = logo::fetch(url, reach).await;
+        }
+    }
+
     /// Minutes from start to submission, for finished assessments.
     pub fn duration_minutes(&self) -> Option<i64> {
         let inv = &self.invitation;
@@ -69,7 +80,8 @@ pub fn file_name(brand: &str, assessment: &str) -> String {
 pub async fn load(conn: &mut PgConnection, brand: &str, org_id: Uuid, id: Uuid) -> sqlx::Result<Option<Report>> {
     let Some(invitation) = invitations::get(conn, org_id, id).await? else { return Ok(None) };
     let extra = sqlx::query!(
-        "SELECT a.questions, o.name AS organization, t.accent_color AS \"accent_color?\"
+        "SELECT a.questions, o.name AS organization, t.accent_color AS \"accent_color?\",
+                t.logo_url AS \"logo_url?\"
          FROM invitations i
          JOIN assessments a ON a.id = i.assessment_id
          JOIN organizations o ON o.id = i.org_id
@@ -87,6 +99,8 @@ pub async fn load(conn: &mut PgConnection, brand: &str, org_id: Uuid, id: Uuid) 
         brand: brand.to_string(),
         organization: extra.organization,
         accent: extra.accent_color.as_deref().and_then(parse_colour),
+        logo_url: extra.logo_url.filter(|u| !u.trim().is_empty()),
+        logo: None,
         answers: answer_lines(&questions, &chosen),
         result,
         invitation,

@@ -2,14 +2,14 @@
 //! `assets/fonts/`), so it is selectable, searchable and prints as it shows. Long text
 //! wraps within the margins and the answers flow onto as many pages as they need.
 //!
-//! The organization's logo is not drawn: it is a URL the organization typed, and fetching
-//! it from a worker would let anyone make Fulcrum request any address (SSRF). The
-//! organization's name, in its accent colour, heads the report instead.
+//! The organization's name, in its accent colour, heads the report, with its logo at the
+//! right when one was fetched (see `logo`: only public addresses, PNG or JPEG, 1 MiB).
 
 use krilla::{
     Document,
     color::rgb,
-    geom::{PathBuilder, Point, Rect},
+    geom::{PathBuilder, Point, Rect, Size as Area, Transform},
+    image::Image,
     metadata::Metadata,
     num::NormalizedF32,
     page::PageSettings,
@@ -19,7 +19,11 @@ use krilla::{
 };
 use skrifa::{FontRef, MetadataProvider, instance::LocationRef, instance::Size};
 
-use super::{Report, when};
+use super::{
+    Report,
+    logo::{self, Kind},
+    when,
+};
 
 const REGULAR: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 const BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
@@ -29,6 +33,9 @@ const PAGE_H: f32 = 842.0;
 const MARGIN: f32 = 56.0;
 const BOTTOM: f32 = PAGE_H - 64.0;
 const LABEL_W: f32 = 120.0;
+/// The logo's box at the top right: it is scaled to fit, keeping its proportions.
+const LOGO_W: f32 = 140.0;
+const LOGO_H: f32 = 40.0;
 const DEFAULT_ACCENT: (u8, u8, u8) = (0x2b, 0x4c, 0x7e);
 const TEXT: (u8, u8, u8) = (0x1f, 0x23, 0x28);
 const MUTED: (u8, u8, u8) = (0x5c, 0x63, 0x6e);
@@ -53,7 +60,17 @@ pub fn render(report: &Report) -> anyhow::Result<Vec<u8>> {
 fn layout(report: &Report, w: &mut Writer) {
     let inv = &report.invitation;
     let accent = report.accent.unwrap_or(DEFAULT_ACCENT);
-    w.paragraph(&report.organization, MARGIN, PAGE_W - 2.0 * MARGIN, Style::new(true, 18.0, accent));
+    let mut heading_w = PAGE_W - 2.0 * MARGIN;
+    if let Some(image) = report.logo.as_deref().and_then(decode) {
+        let (w_px, h_px) = image.size();
+        let scale = (LOGO_W / w_px.max(1) as f32).min(LOGO_H / h_px.max(1) as f32);
+        let (width, height) = (w_px as f32 * scale, h_px as f32 * scale);
+        if let Some(size) = Area::from_wh(width, height) {
+            w.lines.push(Item::Image { x: PAGE_W - MARGIN - width, y: MARGIN - 4.0, image, size });
+            heading_w -= LOGO_W + 12.0;
+        }
+    }
+    w.paragraph(&report.organization, MARGIN, heading_w, Style::new(true, 18.0, accent));
     w.paragraph("Assessment report", MARGIN, PAGE_W - 2.0 * MARGIN, Style::new(false, 10.0, MUTED));
     w.rule(accent);
     w.gap(8.0);
@@ -70,9 +87,9 @@ fn layout(report: &Report, w: &mut Writer) {
         Some(s) => format!("{s} / 100 (pass mark {})", inv.pass_mark),
         None => format!("— (pass mark {})", inv.pass_mark),
     };
-    let candidate = match inv.candidate_name.trim() {
-        "" => inv.candidate_email.clone(),
-        name => format!("{name} <{}>", inv.candidate_email),
+    let candidate = match (inv.candidate_name.trim(), inv.candidate_email.trim()) {
+        (_, "") | ("", _) => inv.who().to_string(),
+        (name, email) => format!("{name} <{email}>"),
     };
     w.fact("Candidate", &candidate, TEXT);
     w.fact("Assessment", &inv.assessment_name, TEXT);
@@ -160,6 +177,16 @@ impl Style {
 enum Item {
     Text { x: f32, y: f32, text: String, style: Style },
     Rule { y: f32, colour: (u8, u8, u8) },
+    Image { x: f32, y: f32, image: Image, size: Area },
+}
+
+/// The logo as an image krilla can draw, when its bytes are a PNG or JPEG it can read.
+fn decode(bytes: &[u8]) -> Option<Image> {
+    let data = bytes.to_vec().into();
+    match logo::kind(bytes)? {
+        Kind::Png => Image::from_png(data, true).ok(),
+        Kind::Jpeg => Image::from_jpeg(data, true).ok(),
+    }
 }
 
 struct Writer<'a> {
@@ -254,6 +281,11 @@ fn draw(surface: &mut Surface<'_>, fonts: &Fonts, item: Item) {
             surface.set_fill(Some(fill(style.colour)));
             let font = if style.bold { fonts.bold.clone() } else { fonts.regular.clone() };
             surface.draw_text(Point::from_xy(x, y), font, style.size, &text, false, TextDirection::LeftToRight);
+        }
+        Item::Image { x, y, image, size } => {
+            surface.push_transform(&Transform::from_translate(x, y));
+            surface.draw_image(image, size);
+            surface.pop();
         }
         Item::Rule { y, colour } => {
             let mut path = PathBuilder::new();

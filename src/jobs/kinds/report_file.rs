@@ -48,13 +48,14 @@ impl Job for AttachReport {
         let mut conn = env.db.acquire().await?;
         let loaded = report::load(&mut conn, &env.settings.brand, self.org_id, self.invitation_id).await?;
         // Nothing more goes to a candidate deleted or anonymized in Lever.
-        let Some(report) = loaded.filter(|r| r.invitation.status == InvitationStatus::Completed) else {
+        let Some(mut report) = loaded.filter(|r| r.invitation.status == InvitationStatus::Completed) else {
             return Ok(());
         };
         if crate::invitations::removed_in_lever(&mut conn, self.org_id, &report.invitation.opportunity_id).await? {
             return Ok(());
         }
         drop(conn);
+        report.fetch_logo(report::logo::Reach::for_production(env.settings.is_production())).await;
         let inv = &report.invitation;
         // The feedback form's authors, in the same order (see `sync::result`).
         let authors: Vec<String> = inv.perform_as.iter().chain(connection.lever_user_id.iter()).cloned().collect();

@@ -90,6 +90,13 @@ impl Browser {
         Page::from(self.client.post(self.url(path)).form(fields).send().await.unwrap()).await
     }
 
+    /// A download's bytes (a 200 is required).
+    pub async fn get_bytes(&self, path: &str) -> Vec<u8> {
+        let response = self.client.get(format!("{}{path}", self.base)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.bytes().await.unwrap().to_vec()
+    }
+
     pub async fn sign_in(&self, email: &str, password: &str) -> Page {
         self.post_form("/login", &[("email", email), ("password", password)]).await
     }

@@ -65,3 +65,25 @@ pub fn words(pdf: &[u8]) -> (Vec<PageSize>, Vec<Word>) {
     }
     (pages, words)
 }
+
+/// The images the PDF draws, as `pdfimages -list` lists them: (width, height) in pixels.
+pub fn images(pdf: &[u8]) -> Vec<(u32, u32)> {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.pdf");
+    std::fs::write(&input, pdf).unwrap();
+    let output = Command::new("pdfimages")
+        .arg("-list")
+        .arg(&input)
+        .output()
+        .expect("pdfimages runs (apt-get install poppler-utils)");
+    assert!(output.status.success(), "pdfimages failed: {}", String::from_utf8_lossy(&output.stderr));
+    // Two header lines, then: page num type width height …
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .skip(2)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            Some((fields.get(3)?.parse().ok()?, fields.get(4)?.parse().ok()?))
+        })
+        .collect()
+}

@@ -91,3 +91,57 @@ async fn without_the_files_scope_no_upload_is_tried() {
     assert_eq!(tried, 0, "no upload is tried without files:write:admin");
     assert!(app.lever.files(ACCOUNT, "opp-nf").is_empty());
 }
+
+/// An 8×4 PNG in Fulcrum's blue.
+const LOGO_PNG: [u8; 74] = [
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00,
+    0x08, 0x00, 0x00, 0x00, 0x04, 0x08, 0x02, 0x00, 0x00, 0x00, 0x3c, 0xaf, 0xe9, 0xa7, 0x00, 0x00, 0x00, 0x11, 0x49,
+    0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xd0, 0xf6, 0xa9, 0xc3, 0x8a, 0x18, 0xa8, 0x27, 0x01, 0x00, 0xf1, 0x8f, 0x1e,
+    0xa1, 0x81, 0x4e, 0xc6, 0x3e, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+/// Serves the logo at `/logo.png` (and anything else as 404) until the test ends.
+async fn logo_server() -> String {
+    let app = axum::Router::new()
+        .route("/logo.png", axum::routing::get(|| async { ([("content-type", "image/png")], LOGO_PNG.to_vec()) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_organizations_logo_heads_the_report_in_lever_and_the_download() {
+    let (app, org) = setup().await;
+    let server = logo_server().await;
+    let admin = app.signed_in(&org.admin_email).await;
+    let saved = admin
+        .post_form(
+            "/app/settings/email",
+            &[("subject", "{{assessment_name}}"), ("body", "{{link}}"), ("logo_url", &format!("{server}/logo.png"))],
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let link = invite(&app, &org, "opp-logo").await;
+    finish(&app, &link).await;
+    let (_, bytes, _) = one_file(&app, "opp-logo").await;
+    assert_eq!(pdf::images(&bytes), vec![(8, 4)], "the logo, once");
+    let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM invitations WHERE opportunity_id = 'opp-logo'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let download = admin.get_bytes(&format!("/app/invitations/{id}/report.pdf")).await;
+    assert_eq!(pdf::images(&download), vec![(8, 4)]);
+
+    // A logo that is not there (or not an image) leaves the report without one.
+    let gone = admin
+        .post_form(
+            "/app/settings/email",
+            &[("subject", "{{assessment_name}}"), ("body", "{{link}}"), ("logo_url", &format!("{server}/missing.png"))],
+        )
+        .await;
+    assert_eq!(gone.status, 200);
+    let download = admin.get_bytes(&format!("/app/invitations/{id}/report.pdf")).await;
+    assert!(pdf::images(&download).is_empty());
+    assert!(pdf::text(&download).contains("Backend Engineer"));
+}
