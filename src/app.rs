@@ -15,7 +15,7 @@ use crate::{
     crypto::Cipher,
     db,
     email::Mailer,
-    http,
+    http, integration_health,
     jobs::{self, Env, Handles},
     lever::Lever,
     metrics::Metrics,
@@ -56,6 +56,17 @@ impl App {
     /// The workers' environment.
     pub fn jobs(&self) -> Env {
         self.env.clone()
+    }
+
+    /// What the integration health checks read.
+    pub fn health_handles(&self) -> integration_health::Handles<'_> {
+        integration_health::Handles {
+            db: &self.db,
+            lever: &self.lever,
+            clock: &self.clock,
+            brand: &self.settings.brand,
+            sweep_minutes: self.settings.lever.sweep_minutes,
+        }
     }
 
     /// What the metrics listener reads.
@@ -104,6 +115,7 @@ async fn run(settings: Settings, database: &db::Database, cipher: Cipher, with_h
         None => None,
     };
     let workers = jobs::Worker::new(app.jobs(), jobs::registry()).spawn(shutdown.clone());
+    tokio::spawn(health_upkeep(app.clone(), shutdown.clone()));
     if with_http {
         let bind = app.settings.server.bind;
         let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("listening on {bind}"))?;
@@ -123,6 +135,23 @@ async fn run(settings: Settings, database: &db::Database, cipher: Cipher, with_h
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Every few minutes, checks the integration health of connected organizations whose last
+/// check is over an hour old, a few at a time (each check reads Lever within the account's
+/// budget), so every page's banner tells of a problem nobody went looking for.
+async fn health_upkeep(app: App, shutdown: CancellationToken) {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(EVERY) => {}
+            _ = shutdown.cancelled() => return,
+        }
+        let handles = app.health_handles();
+        if let Err(e) = integration_health::refresh_stale(&handles, chrono::Duration::hours(1), 20).await {
+            tracing::warn!(error = %format!("{e:#}"), "refreshing integration health failed");
+        }
+    }
 }
 
 async fn signal_shutdown(token: CancellationToken) {

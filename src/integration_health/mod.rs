@@ -105,6 +105,27 @@ pub async fn current(h: &Handles<'_>, org_id: Uuid) -> anyhow::Result<Health> {
     Ok(health)
 }
 
+/// Checks again the connected organizations whose last check is older than `older_than`
+/// (or that were never checked), at most `limit` of them, oldest first: so the app's banner
+/// tells of a problem even when nobody opened the health page. Returns how many.
+pub async fn refresh_stale(h: &Handles<'_>, older_than: chrono::Duration, limit: i64) -> anyhow::Result<usize> {
+    let stale = sqlx::query_scalar!(
+        "SELECT c.org_id FROM lever_connections c LEFT JOIN lever_health h ON h.org_id = c.org_id
+         WHERE c.status = 'connected' AND (h.checked_at IS NULL OR h.checked_at < $1)
+         ORDER BY h.checked_at NULLS FIRST LIMIT $2",
+        h.clock.now() - older_than,
+        limit,
+    )
+    .fetch_all(h.db)
+    .await?;
+    for org_id in &stale {
+        if let Err(e) = current(h, *org_id).await {
+            tracing::warn!(org_id = %org_id, error = %format!("{e:#}"), "checking integration health failed");
+        }
+    }
+    Ok(stale.len())
+}
+
 /// Forgets the last result, so the next look checks again.
 pub async fn forget(db: &PgPool, org_id: Uuid) -> sqlx::Result<()> {
     sqlx::query!("DELETE FROM lever_health WHERE org_id = $1", org_id).execute(db).await?;

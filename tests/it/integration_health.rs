@@ -195,3 +195,20 @@ async fn members_get_403_and_admins_find_it_from_the_lever_page() {
     assert_eq!(page.texts("#checks tbody tr").len(), 9);
     assert_eq!(page.text("#check-connection .pill"), "ok");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_banner_tells_of_a_fault_nobody_went_looking_for() {
+    let app = spawn_app().await;
+    let (_org, admin) = good_setup(&app).await;
+    app.lever.delete_webhooks(ACCOUNT);
+    assert!(!admin.get("/app").await.exists("#health-banner"), "not checked yet");
+    // What every process's upkeep does every few minutes for checks over an hour old.
+    let handles = app.state.health_handles();
+    let refreshed = fulcrum::integration_health::refresh_stale(&handles, chrono::Duration::zero(), 20).await.unwrap();
+    assert_eq!(refreshed, 1);
+    let dashboard = admin.get("/app").await;
+    assert!(dashboard.exists("#health-banner a[href='/app/settings/integrations/lever/health']"), "{}", dashboard.body);
+    // A fresh check is not repeated.
+    let again = fulcrum::integration_health::refresh_stale(&handles, chrono::Duration::hours(1), 20).await.unwrap();
+    assert_eq!(again, 0);
+}
