@@ -61,7 +61,12 @@ impl Job for SweepLever {
                 sweeps::finished(&env.db, self.org_id, Some(started), found, None).await?;
                 Ok(())
             }
-            Err(JobError::Retry(e) | JobError::Fail(e)) if ctx.attempt >= Self::MAX_ATTEMPTS => {
+            // Shown on the health page; the next sweep is scheduled all the same.
+            Err(JobError::Fail(e)) => {
+                sweeps::finished(&env.db, self.org_id, None, 0, Some(&format!("{e:#}"))).await?;
+                Err(JobError::Fail(e))
+            }
+            Err(JobError::Retry(e)) if ctx.attempt >= Self::MAX_ATTEMPTS => {
                 sweeps::finished(&env.db, self.org_id, None, 0, Some(&format!("{e:#}"))).await?;
                 Err(JobError::Fail(e))
             }
@@ -208,9 +213,10 @@ impl Found {
     }
 }
 
-/// Stores each move nobody handled (and no webhook delivery waits for) as a delivery the
-/// sweep found, with the job that handles it, in one transaction. Its token names the move,
-/// so the same move found again is the same delivery. Returns how many were new.
+/// Stores each move nobody handled (and no webhook delivery of the last hour waits for) as
+/// a delivery the sweep found, with the job that handles it, in one transaction. Its token
+/// names the move, so the same move found again is the same delivery. Returns how many
+/// were new.
 async fn record_found(env: &Env, org_id: Uuid, moves: &[(String, String, i64)], by: Found) -> Result<i32, JobError> {
     if moves.is_empty() {
         return Ok(0);
@@ -236,7 +242,8 @@ async fn record_found(env: &Env, org_id: Uuid, moves: &[(String, String, i64)], 
            FROM unnest($2::text[], $3::text[], $4::bigint[]) AS f(opportunity_id, stage_id, entered_at)
            WHERE NOT EXISTS (SELECT 1 FROM deliveries d
                              WHERE d.org_id = $1 AND d.opportunity_id = f.opportunity_id AND d.outcome = 'accepted'
-                               AND d.result IS NULL AND d.source = 'webhook')
+                               AND d.result IS NULL AND d.source = 'webhook'
+                               AND d.received_at > now() - interval '1 hour')
            ON CONFLICT (org_id, token) WHERE outcome <> 'rejected' DO NOTHING
            RETURNING token AS "token!""#,
         org_id,
@@ -289,4 +296,38 @@ pub async fn set_up_changed(
     sweeps::start(conn, org_id, Utc::now(), now, every).await?;
     jobs::enqueue(conn, &WaitingCandidates { org_id, invite: false }, now).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn opportunity(id: &str, stage: &str, entered: i64, archived: bool) -> Opportunity {
+        let mut o = json!({"id": id, "stage": stage, "stageChanges": [{"toStageId": stage, "updatedAt": entered}]});
+        if archived {
+            o["archived"] = json!({"reason": "r", "archivedAt": entered + 1});
+        }
+        serde_json::from_value(o).unwrap()
+    }
+
+    #[test]
+    fn a_sweep_takes_active_candidates_in_trigger_stages_entered_in_its_window() {
+        let listed = Listed {
+            opportunities: vec![
+                opportunity("new", "assess", 2_000, false),
+                opportunity("old", "assess", 500, false),
+                opportunity("elsewhere", "screen", 2_000, false),
+                opportunity("archived", "assess", 2_000, true),
+            ],
+            confidential_included: true,
+        };
+        let triggers = vec!["assess".to_string()];
+        let since = 1_000;
+        let swept = entries(&listed, &triggers, |at| at >= since);
+        assert_eq!(swept, vec![("new".to_string(), "assess".to_string(), 2_000)]);
+        let waiting = entries(&listed, &triggers, |at| at < since);
+        assert_eq!(waiting, vec![("old".to_string(), "assess".to_string(), 500)]);
+    }
 }
