@@ -41,6 +41,8 @@ async fn moves_lost_while_fulcrum_was_down_are_invited_once_by_the_next_sweep() 
             (app.add_candidate(ACCOUNT, &format!("opp-{i}"), &email, Some(POSTING), &[]), email)
         })
         .collect();
+    // A confidential candidate among them: Lever lists those only when asked for all.
+    app.lever.set_confidential(ACCOUNT, &candidates[7].0);
     for (opportunity, _) in &candidates {
         app.lever.move_to_stage(ACCOUNT, opportunity, ASSESS_STAGE, RECRUITER);
         lost.push(app.lever.stage_change_delivery(ACCOUNT, opportunity, SCREEN_STAGE, ASSESS_STAGE, Some(STAGE_TOKEN)));
