@@ -60,3 +60,9 @@ CREATE TABLE erased_opportunities (
     PRIMARY KEY (org_id, opportunity_id)
 );
 ALTER TABLE invitations ADD COLUMN erased_at timestamptz;
+
+-- Organizations connected before sweeps existed are swept from now on; moves before now are
+-- their waiting candidates (counted when an admin opens the Lever page).
+INSERT INTO lever_sweeps (org_id, since, next_at, covered_until)
+SELECT org_id, now(), now(), now() FROM lever_connections
+ON CONFLICT (org_id) DO NOTHING;

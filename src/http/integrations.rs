@@ -302,6 +302,12 @@ async fn render_settings(
         })
         .collect();
     let sweep = sweeps::get(&state.db, user.org_id).await?;
+    // Never counted (connected before sweeps existed): count now, for the next look.
+    if overview.connected && sweep.as_ref().is_some_and(|s| s.waiting_counted_at.is_none()) {
+        let mut conn = state.db.acquire().await?;
+        let count = sweep::WaitingCandidates { org_id: user.org_id, invite: false };
+        jobs::enqueue(&mut conn, &count, state.clock.now()).await?;
+    }
     let sweep_minutes = state.settings.lever.sweep_minutes;
     let page = SettingsPage {
         chrome,
