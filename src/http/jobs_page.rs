@@ -51,6 +51,10 @@ impl Failed {
             lever_setup::CreateWebhooks::KIND => "Create the webhooks in Lever",
             lever_setup::Disconnect::KIND => "Disconnect Lever",
             keepalive::KeepAlive::KIND => "Keep the Lever connection alive",
+            sweep::SweepLever::KIND => "Sweep Lever for moves, hires and deletions no webhook reported",
+            sweep::WaitingCandidates::KIND => "Count or invite the candidates already waiting in trigger stages",
+            report_file::AttachReport::KIND => "Attach the report PDF to the candidate in Lever",
+            action_note::ActionNote::KIND => "Note an admin's resend or extension on the candidate in Lever",
             _ => "Background work",
         };
         let text = |key: &str| job.payload[key].as_str().map(str::to_string);
