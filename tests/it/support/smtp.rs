@@ -105,6 +105,13 @@ impl SmtpSink {
         self.inner.messages.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
+    /// The messages after the first `skip`: a reader that keeps its place copies only what
+    /// is new, which matters when thousands have arrived.
+    pub fn messages_after(&self, skip: usize) -> Vec<ReceivedMail> {
+        let messages = self.inner.messages.lock().unwrap_or_else(PoisonError::into_inner);
+        messages.iter().skip(skip).cloned().collect()
+    }
+
     /// Waits until at least `n` messages have arrived and returns all of them; panics after
     /// `timeout` listing what did arrive.
     pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<ReceivedMail> {
