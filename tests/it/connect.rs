@@ -96,6 +96,9 @@ async fn a_callback_state_is_single_use_session_bound_and_short_lived() {
     let replay = admin.get(&callback).await;
     assert_eq!(replay.status, 400);
     assert!(replay.text("#result").contains("already used"));
+    // The connection's own follow-up work (stages, waiting candidates) finishes before it
+    // is taken away again, as it would in the minutes before someone reconnects.
+    app.settle().await;
     sqlx::query("DELETE FROM lever_connections").execute(&app.db).await.unwrap();
 
     // An expired one is refused with its own explanation.
