@@ -65,7 +65,7 @@ impl App {
             lever: &self.lever,
             clock: &self.clock,
             brand: &self.settings.brand,
-            sweep_minutes: self.settings.lever.sweep_minutes,
+            sweep_every: self.settings.sweep_every(),
         }
     }
 

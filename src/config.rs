@@ -179,8 +179,8 @@ impl Settings {
         if self.email.from.parse::<lettre::message::Mailbox>().is_err() {
             bail!("FULCRUM_EMAIL_FROM {:?} is not a mailbox such as `Acme <no-reply@acme.example>`", self.email.from);
         }
-        if self.lever.requests_per_second == 0 || self.jobs.concurrency == 0 {
-            bail!("lever.requests_per_second and jobs.concurrency must be positive");
+        if self.lever.requests_per_second == 0 || self.jobs.concurrency == 0 || self.lever.sweep_minutes <= 0 {
+            bail!("lever.requests_per_second, lever.sweep_minutes and jobs.concurrency must be positive");
         }
         let accounts = &self.accounts;
         if [accounts.verify_link_hours, accounts.invite_link_days, accounts.reset_link_minutes].iter().any(|n| *n <= 0)
@@ -209,6 +209,11 @@ impl Settings {
     /// Secure cookies in production, and whenever the public URL is https.
     pub fn secure_cookies(&self) -> bool {
         self.is_production() || self.server.public_url.starts_with("https://")
+    }
+
+    /// How often each connected account is swept (`lever.sweep_minutes`).
+    pub fn sweep_every(&self) -> chrono::Duration {
+        chrono::Duration::minutes(self.lever.sweep_minutes)
     }
 
     pub fn lever_configured(&self) -> bool {
@@ -392,6 +397,7 @@ mod tests {
         assert!(Settings::from_sources(None, env(&[("FULCRUM_BIND", "nope")])).is_err());
         assert!(Settings::from_sources(None, env(&[("FULCRUM_ENV", "staging")])).is_err());
         assert!(Settings::from_sources(None, env(&[("FULCRUM_EMAIL_FROM", "not a mailbox")])).is_err());
+        assert!(Settings::from_sources(Some("[lever]\nsweep_minutes = 0\n"), env(&[])).is_err());
     }
 
     #[test]

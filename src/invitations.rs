@@ -570,6 +570,23 @@ pub async fn mark_reminded(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<()
     Ok(())
 }
 
+/// Of the opportunities of `moves` (opportunity, stage, entered at), those that have any
+/// invitation of the organization.
+pub async fn opportunities_invited(
+    conn: &mut PgConnection,
+    org_id: Uuid,
+    moves: &[(String, String, i64)],
+) -> sqlx::Result<Vec<String>> {
+    let ids: Vec<String> = moves.iter().map(|(o, _, _)| o.clone()).collect();
+    sqlx::query_scalar!(
+        "SELECT DISTINCT opportunity_id FROM invitations WHERE org_id = $1 AND opportunity_id = ANY($2)",
+        org_id,
+        &ids,
+    )
+    .fetch_all(conn)
+    .await
+}
+
 /// An opportunity Fulcrum holds invitations for (not erased), and whether one is open.
 pub struct Held {
     pub id: String,

@@ -56,6 +56,13 @@ pub async fn claim(conn: &mut PgConnection, entry: &Entry<'_>, delivery_id: i64)
     Ok(holder.first() == Some(&delivery_id))
 }
 
+/// Moves (opportunity, stage, entered at) as one array per column, for `unnest`.
+pub fn columns(moves: &[(String, String, i64)]) -> (Vec<String>, Vec<String>, Vec<i64>) {
+    let opportunities = moves.iter().map(|(o, _, _)| o.clone()).collect();
+    let stages = moves.iter().map(|(_, s, _)| s.clone()).collect();
+    (opportunities, stages, moves.iter().map(|(_, _, at)| *at).collect())
+}
+
 /// Of `entries` (opportunity, stage, entered at) of one organization, those nobody handled
 /// and no invitation answers yet.
 pub async fn unhandled(
@@ -63,15 +70,7 @@ pub async fn unhandled(
     org_id: Uuid,
     entries: &[(String, String, i64)],
 ) -> sqlx::Result<Vec<(String, String, i64)>> {
-    let (opportunities, stages, entered): (Vec<String>, Vec<String>, Vec<i64>) = entries.iter().cloned().fold(
-        (Vec::new(), Vec::new(), Vec::new()),
-        |(mut o, mut s, mut e), (opportunity, stage, at)| {
-            o.push(opportunity);
-            s.push(stage);
-            e.push(at);
-            (o, s, e)
-        },
-    );
+    let (opportunities, stages, entered) = columns(entries);
     let rows = sqlx::query!(
         r#"SELECT f.opportunity_id AS "opportunity_id!", f.stage_id AS "stage_id!", f.entered_at AS "entered_at!"
            FROM unnest($2::text[], $3::text[], $4::bigint[]) AS f(opportunity_id, stage_id, entered_at)

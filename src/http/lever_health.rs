@@ -28,7 +28,7 @@ fn handles(state: &AppState) -> Handles<'_> {
         lever: &state.lever,
         clock: &state.clock,
         brand: &state.settings.brand,
-        sweep_minutes: state.settings.lever.sweep_minutes,
+        sweep_every: state.settings.sweep_every(),
     }
 }
 

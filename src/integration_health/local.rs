@@ -32,7 +32,7 @@ pub(super) struct Facts {
     /// Moves the sweep found in the last week that no webhook had reported.
     pub found_by_sweep: i64,
     pub sweep: Option<sweeps::Sweep>,
-    pub sweep_minutes: i64,
+    pub sweep_every: Duration,
 }
 
 impl Facts {
@@ -81,7 +81,7 @@ impl Facts {
             last_by_event,
             found_by_sweep,
             sweep,
-            sweep_minutes: h.sweep_minutes,
+            sweep_every: h.sweep_every,
         })
     }
 
@@ -187,7 +187,7 @@ pub(super) fn signature_tokens(facts: &Facts) -> Check {
                 "No signature token for {}: hires, rejections and deletions in Lever are learnt only from the sweep, \
                  up to {} minutes late.",
                 missing.join(", "),
-                facts.sweep_minutes
+                facts.sweep_every.num_minutes()
             ),
         ),
         _ => (
@@ -267,7 +267,7 @@ pub(super) fn jobs(facts: &Facts, now: DateTime<Utc>) -> Check {
 
 /// The sweep: when it last ran, what it found, and whether it is running at all.
 pub(super) fn sweep(facts: &Facts, now: DateTime<Utc>) -> Check {
-    let every = Duration::minutes(facts.sweep_minutes.max(1));
+    let every = facts.sweep_every;
     let check = |status, detail: String, fix: &str| Check::new("sweep", "Sweep", status, detail, fix);
     let Some(sweep) = &facts.sweep else {
         return check(Status::Warning, "No sweep yet: it starts when Lever is connected.".into(), RECONNECT);

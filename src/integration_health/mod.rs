@@ -74,7 +74,8 @@ pub struct Handles<'a> {
     pub lever: &'a Lever,
     pub clock: &'a Clock,
     pub brand: &'a str,
-    pub sweep_minutes: i64,
+    /// How often each account is swept.
+    pub sweep_every: chrono::Duration,
 }
 
 /// The organization's health, from the last check when it is fresh, else checked now.

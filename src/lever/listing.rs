@@ -1,11 +1,10 @@
 //! Reading many opportunities at once, for the sweep and for counting candidates already
-//! waiting: Lever's opportunity list with its filters, deleted opportunities, and whether an
-//! archive reason is a hire.
+//! waiting: Lever's opportunity list with its filters, and deleted opportunities.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::{Api, Lever, LeverError, types::Opportunity};
+use super::{Api, LeverError, types::Opportunity};
 
 /// Which opportunities to list. Filters narrow each other; stage ids are a union.
 #[derive(Debug, Default)]
@@ -65,60 +64,4 @@ impl Api<'_> {
         let items = self.list("/opportunities/deleted", &[("deleted_at_start", since.as_str())]).await?;
         Ok(items.iter().filter_map(|v| v.get("id").and_then(Value::as_str)).map(str::to_string).collect())
     }
-}
-
-/// An archive reason of the account: a hire or not (its `type`), and its text.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ArchiveReason {
-    pub hired: bool,
-    pub text: Option<String>,
-}
-
-/// Archive reason `reason_id`, from the account's reasons read once (and again when an
-/// unknown one turns up). `None` when Lever does not say (the reason is unknown, or the
-/// token lacks `archive_reasons:read:admin`).
-pub async fn archive_reason(
-    lever: &Lever,
-    api: &mut Api<'_>,
-    reason_id: &str,
-) -> Result<Option<ArchiveReason>, LeverError> {
-    let known = |reasons: &Value| {
-        let reason = reasons.get(reason_id)?;
-        Some(ArchiveReason {
-            hired: reason.get("type")?.as_str()? == "hired",
-            text: reason.get("text").and_then(Value::as_str).map(str::to_string),
-        })
-    };
-    let cached =
-        sqlx::query_scalar!("SELECT archive_reasons FROM lever_accounts WHERE account_id = $1", api.account_id)
-            .fetch_optional(&lever.db)
-            .await
-            .map_err(LeverError::database)?
-            .flatten();
-    if let Some(answer) = cached.as_ref().and_then(known) {
-        return Ok(Some(answer));
-    }
-    let reasons = match api.list("/archive_reasons", &[]).await {
-        Ok(reasons) => reasons,
-        Err(LeverError::Forbidden(_) | LeverError::NotFound(_)) => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let by_id: serde_json::Map<String, Value> = reasons
-        .iter()
-        .filter_map(|r| {
-            let id = r.get("id")?.as_str()?.to_string();
-            Some((id, serde_json::json!({ "type": r.get("type")?, "text": r.get("text") })))
-        })
-        .collect();
-    let by_id = Value::Object(by_id);
-    sqlx::query!(
-        "INSERT INTO lever_accounts (account_id, archive_reasons) VALUES ($1, $2)
-         ON CONFLICT (account_id) DO UPDATE SET archive_reasons = EXCLUDED.archive_reasons",
-        api.account_id,
-        by_id,
-    )
-    .execute(&lever.db)
-    .await
-    .map_err(LeverError::database)?;
-    Ok(known(&by_id))
 }

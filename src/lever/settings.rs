@@ -75,6 +75,14 @@ pub fn webhook_url(lever: &Lever, key: &str) -> String {
     format!("{}/webhooks/lever/{key}", lever.public_url)
 }
 
+/// The trigger stages an admin picked (empty: stages named after the brand trigger).
+pub async fn picked_stages(db: &PgPool, org_id: Uuid) -> sqlx::Result<Vec<String>> {
+    let picked = sqlx::query_scalar!("SELECT trigger_stage_ids FROM lever_settings WHERE org_id = $1", org_id)
+        .fetch_optional(db)
+        .await?;
+    Ok(picked.unwrap_or_default())
+}
+
 /// The account's stages as last read from Lever, if ever.
 pub async fn cached_stages(db: &PgPool, account_id: &str) -> sqlx::Result<Option<Vec<Stage>>> {
     let stages = sqlx::query_scalar!("SELECT stages FROM lever_accounts WHERE account_id = $1", account_id)

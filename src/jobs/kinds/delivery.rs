@@ -101,10 +101,7 @@ async fn decide(env: &Env, api: &mut Api<'_>, event: &Event) -> Result<String, J
     if invitations::removed_in_lever(&mut *env.db.acquire().await?, api.org_id, &event.opportunity_id).await? {
         return Ok(REMOVED.into());
     }
-    let picked = sqlx::query_scalar!("SELECT trigger_stage_ids FROM lever_settings WHERE org_id = $1", api.org_id)
-        .fetch_optional(&env.db)
-        .await?
-        .unwrap_or_default();
+    let picked = crate::lever::settings::picked_stages(&env.db, api.org_id).await?;
     let (opportunity, stage) = match event.kind.as_str() {
         webhook::STAGE_CHANGE => {
             let stage = event.data["toStageId"].as_str().filter(|s| webhook::is_lever_id(s)).map(str::to_string);

@@ -13,12 +13,7 @@ use super::{Subject, follow_up};
 use crate::{
     invitations::{self, CancelReason},
     jobs::{self, Env, JobError},
-    lever::{
-        Api, LeverError,
-        listing::{self, Query},
-        types::Opportunity,
-        webhook,
-    },
+    lever::{Api, LeverError, cache, listing::Query, types::Opportunity, webhook},
 };
 
 /// What Lever says happened to the candidate.
@@ -61,7 +56,7 @@ pub async fn on_event(
 
 /// A hire or a rejection, by the archive reason's `type` (its text is the customer's own).
 async fn archived_as(env: &Env, api: &mut Api<'_>, reason: &str) -> Result<Fact, JobError> {
-    Ok(match listing::archive_reason(&env.lever, api, reason).await? {
+    Ok(match cache::archive_reason(&env.lever, api, reason).await? {
         Some(r) if r.hired => Fact::Hired,
         Some(r) => Fact::Archived(r.text),
         None => Fact::Archived(None),

@@ -12,10 +12,12 @@ use uuid::Uuid;
 use super::{delivery::HandleDelivery, lifecycle, sync::SyncOpportunity};
 use crate::{
     domain::lifecycle::is_trigger_stage,
+    invitations,
     jobs::{self, Env, Job, JobContext, JobError},
     lever::{
         Api, cache,
         listing::{Listed, Query},
+        settings,
         types::Opportunity,
     },
     stage_entries, sweeps,
@@ -49,7 +51,7 @@ impl Job for SweepLever {
             return Ok(());
         };
         let now = env.clock.now();
-        let due_at = state.next_at - every(env);
+        let due_at = state.next_at - env.settings.sweep_every();
         if now < due_at + MAX_GIVE_WAY && jobs::due_for_org(&env.db, self.org_id, &GIVES_WAY_TO, now).await? > 0 {
             return Err(JobError::Defer(std::time::Duration::from_secs(5), "giving way to webhook work".into()));
         }
@@ -141,7 +143,8 @@ async fn waiting(env: &Env, org_id: Uuid, state: &sweeps::Sweep, invite: bool) -
     let before = entries(&listed, &triggers, |at| at < state.since.timestamp_millis());
     let mut conn = env.db.acquire().await?;
     let waiting = stage_entries::unhandled(&mut conn, org_id, &before).await?;
-    let waiting = without_invitations(&mut conn, org_id, waiting).await?;
+    let invited = invitations::opportunities_invited(&mut conn, org_id, &waiting).await?;
+    let waiting: Vec<_> = waiting.into_iter().filter(|(o, _, _)| !invited.contains(o)).collect();
     drop(conn);
     if !invite {
         return Ok(waiting.len() as i32);
@@ -153,10 +156,7 @@ async fn waiting(env: &Env, org_id: Uuid, state: &sweeps::Sweep, invite: bool) -
 /// The trigger stages of the organization: those picked, else every stage named after the
 /// brand.
 async fn trigger_stages(env: &Env, api: &mut Api<'_>) -> Result<Vec<String>, JobError> {
-    let picked = sqlx::query_scalar!("SELECT trigger_stage_ids FROM lever_settings WHERE org_id = $1", api.org_id)
-        .fetch_optional(&env.db)
-        .await?
-        .unwrap_or_default();
+    let picked = settings::picked_stages(&env.db, api.org_id).await?;
     if !picked.is_empty() {
         return Ok(picked);
     }
@@ -178,23 +178,6 @@ fn entries(listed: &Listed, triggers: &[String], keep: impl Fn(i64) -> bool) -> 
             keep(at).then(|| (o.id.clone(), stage.to_string(), at))
         })
         .collect()
-}
-
-/// Drops candidates that have any invitation already (they are not waiting for one).
-async fn without_invitations(
-    conn: &mut sqlx::PgConnection,
-    org_id: Uuid,
-    entries: Vec<(String, String, i64)>,
-) -> sqlx::Result<Vec<(String, String, i64)>> {
-    let ids: Vec<String> = entries.iter().map(|(o, _, _)| o.clone()).collect();
-    let invited = sqlx::query_scalar!(
-        "SELECT DISTINCT opportunity_id FROM invitations WHERE org_id = $1 AND opportunity_id = ANY($2)",
-        org_id,
-        &ids,
-    )
-    .fetch_all(conn)
-    .await?;
-    Ok(entries.into_iter().filter(|(o, _, _)| !invited.contains(o)).collect())
 }
 
 /// Who found a move: the sweep, or an admin inviting waiting candidates.
@@ -224,13 +207,7 @@ async fn record_found(env: &Env, org_id: Uuid, moves: &[(String, String, i64)], 
     let now = env.clock.now();
     let mut tx = env.db.begin().await?;
     let moves = stage_entries::unhandled(&mut tx, org_id, moves).await?;
-    let (opportunities, stages, entered): (Vec<String>, Vec<String>, Vec<i64>) =
-        moves.into_iter().fold((Vec::new(), Vec::new(), Vec::new()), |(mut o, mut s, mut e), (opp, stage, at)| {
-            o.push(opp);
-            s.push(stage);
-            e.push(at);
-            (o, s, e)
-        });
+    let (opportunities, stages, entered) = stage_entries::columns(&moves);
     let tokens = sqlx::query_scalar!(
         r#"INSERT INTO deliveries (org_id, token, event, opportunity_id, triggered_at, outcome, data, source)
            SELECT $1, $5 || ':' || f.opportunity_id || ':' || f.stage_id || ':' || f.entered_at,
@@ -265,16 +242,11 @@ async fn record_found(env: &Env, org_id: Uuid, moves: &[(String, String, i64)], 
     Ok(tokens.len() as i32)
 }
 
-/// How often each account is swept.
-pub fn every(env: &Env) -> chrono::Duration {
-    chrono::Duration::minutes(env.settings.lever.sweep_minutes.max(1))
-}
-
 /// Queues the sweeps that are due (run by the workers' upkeep). Exactly one process
 /// schedules each.
 pub async fn schedule_due(env: &Env, now: DateTime<Utc>) -> sqlx::Result<usize> {
     let mut tx = env.db.begin().await?;
-    let due = sweeps::take_due(&mut tx, now, every(env)).await?;
+    let due = sweeps::take_due(&mut tx, now, env.settings.sweep_every()).await?;
     for org_id in &due {
         jobs::enqueue(&mut tx, &SweepLever { org_id: *org_id }, now).await?;
     }
@@ -291,9 +263,8 @@ pub async fn set_up_changed(
     settings: &crate::config::Settings,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    let every = chrono::Duration::minutes(settings.lever.sweep_minutes.max(1));
     // Lever's times are compared with this one: Lever's clock, the wall clock.
-    sweeps::start(conn, org_id, Utc::now(), now, every).await?;
+    sweeps::start(conn, org_id, Utc::now(), now, settings.sweep_every()).await?;
     jobs::enqueue(conn, &WaitingCandidates { org_id, invite: false }, now).await?;
     Ok(())
 }
