@@ -39,6 +39,12 @@ impl Kind {
     }
 }
 
+/// The marker a note carries so Fulcrum finds its own note when it reads the notes back:
+/// `{brand} ref {reference}/{what}`, `reference` naming the invitation or the cause.
+pub fn marker(brand: &str, reference: impl std::fmt::Display, what: &str) -> String {
+    format!("{brand} ref {reference}/{what}")
+}
+
 /// One write: its unique key, where it goes, and the marker text it carries.
 pub struct Write<'a> {
     pub key: &'a str,

@@ -8,8 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
-    copy,
-    invitations::{self, candidate_label},
+    copy, invitations,
     jobs::{Job, JobContext, JobError},
     lever::{
         Api,
@@ -69,10 +68,10 @@ impl Job for ActionNote {
         drop(conn);
         let brand = &env.settings.brand;
         let name = self.action.name();
-        let marker = format!("{brand} ref {}/{name}", inv.id);
+        let marker = writes::marker(brand, inv.id, &name);
         let key = format!("inv:{}:{name}", inv.id);
         let report = invitations::report_url(env.settings.public_url(), inv.id);
-        let who = candidate_label(&inv.candidate_name, &inv.candidate_email);
+        let who = inv.who();
         let text = match self.action {
             Action::Resent { reopened, deadline, .. } => copy::text(&copy::ResendNote {
                 brand,

@@ -34,7 +34,7 @@ pub async fn write(
     let error_tag = StatusTags::new(brand).error;
     // Status tags are mutually exclusive: the Error tag replaces whichever Fulcrum put there.
     super::sync::set_status_tags(env, api, opportunity, std::slice::from_ref(&error_tag)).await?;
-    let marker = format!("{brand} ref {reference}/error");
+    let marker = writes::marker(brand, reference, "error");
     let key = format!("error-note:{reference}");
     let write = Write { key: &key, org_id: api.org_id, opportunity_id: opportunity, marker: &marker };
     let text = copy::text(&copy::ErrorNote { brand, why, fix, marker: &marker });

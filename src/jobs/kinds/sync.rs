@@ -150,7 +150,7 @@ pub async fn set_status_tags(
 }
 
 fn marker(env: &Env, id: Uuid, what: &str) -> String {
-    format!("{} ref {id}/{what}", env.settings.brand)
+    writes::marker(&env.settings.brand, id, what)
 }
 
 async fn invite_note(env: &Env, api: &mut Api<'_>, opportunity: &str, inv: &Row) -> Result<(), JobError> {
