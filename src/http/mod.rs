@@ -21,6 +21,7 @@ mod jobs_page;
 mod join;
 mod layout;
 mod lever_health;
+mod lever_settings;
 mod links;
 pub mod metrics;
 mod password;

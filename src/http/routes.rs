@@ -7,7 +7,8 @@ use axum::{
 
 use super::{
     api, app_pages, assessments, auth, candidate, deliveries, email_settings, health, integrations, invitations,
-    jobs_page, join, lever_health, password, report_pdf, signup, static_files, team, team_invites, webhooks,
+    jobs_page, join, lever_health, lever_settings, password, report_pdf, signup, static_files, team, team_invites,
+    webhooks,
 };
 use crate::http::AppState;
 
@@ -46,10 +47,13 @@ pub fn routes() -> Router<AppState> {
         .route("/app/settings/team/{id}/role", post(team::change_role))
         .route("/app/settings/api-keys", get(team::api_keys_page).post(team::create_api_key))
         .route("/app/settings/api-keys/{id}/revoke", post(team::revoke_api_key))
-        .route("/app/settings/integrations/lever", get(integrations::settings_page).post(integrations::save_settings))
-        .route("/app/settings/integrations/lever/webhooks", post(integrations::create_webhooks))
-        .route("/app/settings/integrations/lever/webhook-key", post(integrations::regenerate_key))
-        .route("/app/settings/integrations/lever/invite-waiting", post(integrations::invite_waiting))
+        .route(
+            "/app/settings/integrations/lever",
+            get(lever_settings::settings_page).post(lever_settings::save_settings),
+        )
+        .route("/app/settings/integrations/lever/webhooks", post(lever_settings::create_webhooks))
+        .route("/app/settings/integrations/lever/webhook-key", post(lever_settings::regenerate_key))
+        .route("/app/settings/integrations/lever/invite-waiting", post(lever_settings::invite_waiting))
         .route("/app/settings/integrations/lever/health", get(lever_health::page).post(lever_health::recheck))
         .route("/app/settings/email", get(email_settings::page).post(email_settings::save))
         .route("/app/settings/email/preview", post(email_settings::preview))

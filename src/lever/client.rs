@@ -7,13 +7,13 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::{
     Lever, LeverError, connection,
     ratelimit::{self, Budget},
-    types::{self, Opportunity, Posting, Stage},
+    types,
 };
 use crate::backoff::backoff;
 
@@ -22,7 +22,7 @@ const TRIES: u32 = 4;
 
 /// What a request carries.
 #[derive(Clone, Copy)]
-enum Body<'b> {
+pub(super) enum Body<'b> {
     Json(&'b Value),
     /// A `multipart/form-data` upload with the one field `file` (Lever's files API).
     File {
@@ -52,7 +52,7 @@ impl<'a> Api<'a> {
     }
 
     /// Sends one request, retrying in place while Lever says "not now".
-    async fn send(
+    pub(super) async fn send(
         &mut self,
         method: Method,
         path: &str,
@@ -198,7 +198,11 @@ impl<'a> Api<'a> {
         self.send(Method::GET, path, query, None).await
     }
 
-    async fn get_as<T: DeserializeOwned>(&mut self, path: &str, query: &[(&str, &str)]) -> Result<T, LeverError> {
+    pub(super) async fn get_as<T: DeserializeOwned>(
+        &mut self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T, LeverError> {
         let body = self.get(path, query).await?;
         serde_json::from_value(types::unwrap_data(body)).map_err(|e| LeverError::Malformed(format!("{path}: {e}")))
     }
@@ -225,161 +229,6 @@ impl<'a> Api<'a> {
             }
         }
         Ok(items)
-    }
-
-    pub async fn opportunity(&mut self, id: &str) -> Result<Opportunity, LeverError> {
-        self.get_as(&format!("/opportunities/{}", seg(id)), &[("expand", "applications")]).await
-    }
-
-    pub async fn posting(&mut self, id: &str) -> Result<Posting, LeverError> {
-        self.get_as(&format!("/postings/{}", seg(id)), &[]).await
-    }
-
-    pub async fn stages(&mut self) -> Result<Vec<Stage>, LeverError> {
-        let items = self.list("/stages", &[]).await?;
-        Ok(items.into_iter().filter_map(|v| serde_json::from_value(v).ok()).collect())
-    }
-
-    pub async fn add_tags(
-        &mut self,
-        opportunity: &str,
-        tags: &[String],
-        perform_as: Option<&str>,
-    ) -> Result<(), LeverError> {
-        self.tags("addTags", opportunity, tags, perform_as).await
-    }
-
-    pub async fn remove_tags(
-        &mut self,
-        opportunity: &str,
-        tags: &[String],
-        perform_as: Option<&str>,
-    ) -> Result<(), LeverError> {
-        self.tags("removeTags", opportunity, tags, perform_as).await
-    }
-
-    /// Tag changes are idempotent, so an uncertain outcome is simply tried again.
-    async fn tags(
-        &mut self,
-        action: &str,
-        opportunity: &str,
-        tags: &[String],
-        perform_as: Option<&str>,
-    ) -> Result<(), LeverError> {
-        let path = format!("/opportunities/{}/{action}", seg(opportunity));
-        let query: Vec<(&str, &str)> = perform_as.map(|u| ("perform_as", u)).into_iter().collect();
-        let body = json!({ "tags": tags });
-        let mut uncertain = 0;
-        loop {
-            match self.send(Method::POST, &path, &query, Some(Body::Json(&body))).await {
-                Err(LeverError::Uncertain(_)) if uncertain < 2 => uncertain += 1,
-                other => return other.map(|_| ()),
-            }
-        }
-    }
-
-    /// Adds a note; returns Lever's note id when it gives one.
-    pub async fn add_note(
-        &mut self,
-        opportunity: &str,
-        value: &str,
-        score: Option<u8>,
-        perform_as: Option<&str>,
-    ) -> Result<Option<String>, LeverError> {
-        let path = format!("/opportunities/{}/notes", seg(opportunity));
-        let query: Vec<(&str, &str)> = perform_as.map(|u| ("perform_as", u)).into_iter().collect();
-        let mut body = json!({ "value": value, "notifyFollowers": false });
-        if let Some(score) = score {
-            body["score"] = json!(score);
-        }
-        let answer = types::unwrap_data(self.send(Method::POST, &path, &query, Some(Body::Json(&body))).await?);
-        Ok(answer.get("noteId").or_else(|| answer.get("id")).and_then(Value::as_str).map(str::to_string))
-    }
-
-    pub async fn notes(&mut self, opportunity: &str) -> Result<Vec<Value>, LeverError> {
-        self.list(&format!("/opportunities/{}/notes", seg(opportunity)), &[]).await
-    }
-
-    pub async fn feedback_templates(&mut self) -> Result<Vec<Value>, LeverError> {
-        self.list("/feedback_templates", &[]).await
-    }
-
-    /// Whether the feedback template `id` still exists in Lever.
-    pub async fn feedback_template_exists(&mut self, id: &str) -> Result<bool, LeverError> {
-        match self.send(Method::GET, &format!("/feedback_templates/{}", seg(id)), &[], None).await {
-            Ok(_) => Ok(true),
-            Err(LeverError::NotFound(_)) => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-
-    pub async fn create_feedback_template(&mut self, template: &Value) -> Result<Value, LeverError> {
-        Ok(types::unwrap_data(self.send(Method::POST, "/feedback_templates", &[], Some(Body::Json(template))).await?))
-    }
-
-    pub async fn add_feedback(
-        &mut self,
-        opportunity: &str,
-        perform_as: &str,
-        form: &Value,
-    ) -> Result<Value, LeverError> {
-        let path = format!("/opportunities/{}/feedback", seg(opportunity));
-        Ok(types::unwrap_data(
-            self.send(Method::POST, &path, &[("perform_as", perform_as)], Some(Body::Json(form))).await?,
-        ))
-    }
-
-    pub async fn feedback(&mut self, opportunity: &str) -> Result<Vec<Value>, LeverError> {
-        self.list(&format!("/opportunities/{}/feedback", seg(opportunity)), &[]).await
-    }
-
-    /// Uploads a file to the opportunity as `perform_as` (Lever requires it); returns
-    /// Lever's file id when it gives one.
-    pub async fn upload_file(
-        &mut self,
-        opportunity: &str,
-        perform_as: &str,
-        name: &str,
-        content_type: &str,
-        bytes: &[u8],
-    ) -> Result<Option<String>, LeverError> {
-        let path = format!("/opportunities/{}/files", seg(opportunity));
-        let body = Body::File { name, content_type, bytes };
-        let answer =
-            types::unwrap_data(self.send(Method::POST, &path, &[("perform_as", perform_as)], Some(body)).await?);
-        Ok(answer.get("id").and_then(Value::as_str).map(str::to_string))
-    }
-
-    /// The opportunity's files (`{"data": […]}` or, as documented, a bare array).
-    pub async fn files(&mut self, opportunity: &str) -> Result<Vec<Value>, LeverError> {
-        self.list(&format!("/opportunities/{}/files", seg(opportunity)), &[]).await
-    }
-
-    /// Every webhook registered in the account.
-    pub async fn webhooks(&mut self) -> Result<Vec<Value>, LeverError> {
-        self.list("/webhooks", &[]).await
-    }
-
-    /// The account's published postings.
-    pub async fn open_postings(&mut self) -> Result<Vec<Value>, LeverError> {
-        self.list("/postings", &[("state", "published")]).await
-    }
-
-    pub async fn create_webhook(&mut self, url: &str, event: &str) -> Result<Value, LeverError> {
-        let mut body = json!({ "url": url, "event": event });
-        if super::webhook::takes_conditions(event) {
-            body["configuration"] = json!({ "conditions": {} });
-        }
-        // Documented answers are wrapped in `data` twice; real ones once.
-        let hook = types::unwrap_data(self.send(Method::POST, "/webhooks", &[], Some(Body::Json(&body))).await?);
-        Ok(if hook.get("id").is_none() { types::unwrap_data(hook) } else { hook })
-    }
-
-    pub async fn delete_webhook(&mut self, id: &str) -> Result<(), LeverError> {
-        match self.send(Method::DELETE, &format!("/webhooks/{}", seg(id)), &[], None).await {
-            Ok(_) | Err(LeverError::NotFound(_)) => Ok(()),
-            Err(e) => Err(e),
-        }
     }
 }
 
@@ -416,7 +265,7 @@ fn endpoint(method: &Method, path: &str) -> String {
 }
 
 /// Percent-encodes one path segment (ids come from webhook bodies).
-fn seg(id: &str) -> String {
+pub(super) fn seg(id: &str) -> String {
     id.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),

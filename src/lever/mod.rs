@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod client;
 pub mod connection;
+mod endpoints;
 pub mod feedback;
 pub mod listing;
 pub mod oauth;
