@@ -1,10 +1,10 @@
 //! `POST /webhooks/lever/{key}`: Lever's deliveries. The signature is checked before
 //! anything is stored; a valid new delivery and the job that handles it are committed in
-//! one statement before the 200, so nothing Lever was told we have can be lost (deliveries
-//! arriving together share that statement: see `intake`). Duplicates (Lever retries,
+//! one transaction before the 200, so nothing Lever was told we have can be lost (deliveries
+//! arriving together share that transaction: see `intake`). Duplicates (Lever retries,
 //! Reruns) are recognised by Lever's per-delivery `token`. Workers are woken after the
 //! commit, coalesced across deliveries (`jobs::Wakeup`): a NOTIFY in each delivery's
-//! statement would queue every commit behind one database-wide lock.
+//! transaction would queue every commit behind one database-wide lock.
 
 use std::{sync::Arc, time::Instant};
 
