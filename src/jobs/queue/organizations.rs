@@ -114,7 +114,8 @@ pub(in crate::jobs) async fn state(db: &PgPool, id: i64) -> sqlx::Result<Option<
 pub async fn backlog(db: &PgPool, org_id: Option<Uuid>) -> sqlx::Result<Vec<(JobState, i64)>> {
     let r = sqlx::query!(
         r#"SELECT (SELECT count(*) FROM jobs WHERE state = 'queued' AND ($1::uuid IS NULL OR org_id = $1)) AS "queued!",
-                  (SELECT count(*) FROM jobs WHERE state = 'running' AND ($1::uuid IS NULL OR org_id = $1)) AS "running!",
+                  (SELECT count(*) FROM jobs WHERE state = 'running' AND lease_until IS NOT NULL
+                                                   AND ($1::uuid IS NULL OR org_id = $1)) AS "running!",
                   (SELECT count(*) FROM jobs WHERE state = 'paused' AND ($1::uuid IS NULL OR org_id = $1)) AS "paused!",
                   (SELECT count(*) FROM jobs WHERE state = 'failed' AND ($1::uuid IS NULL OR org_id = $1)) AS "failed!""#,
         org_id,
