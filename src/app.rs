@@ -60,13 +60,7 @@ impl App {
 
     /// What the integration health checks read.
     pub fn health_handles(&self) -> integration_health::Handles<'_> {
-        integration_health::Handles {
-            db: &self.db,
-            lever: &self.lever,
-            clock: &self.clock,
-            brand: &self.settings.brand,
-            sweep_every: self.settings.sweep_every(),
-        }
+        integration_health::Handles::new(&self.db, &self.lever, &self.clock, &self.settings)
     }
 
     /// What the metrics listener reads.

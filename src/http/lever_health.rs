@@ -23,13 +23,7 @@ use crate::{
 };
 
 fn handles(state: &AppState) -> Handles<'_> {
-    Handles {
-        db: &state.db,
-        lever: &state.lever,
-        clock: &state.clock,
-        brand: &state.settings.brand,
-        sweep_every: state.settings.sweep_every(),
-    }
+    Handles::new(&state.db, &state.lever, &state.clock, &state.settings)
 }
 
 #[derive(Template)]

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::{clock::Clock, lever::Lever};
+use crate::{clock::Clock, config::Settings, lever::Lever};
 
 /// How long a check's result is reused.
 pub const FRESH_FOR: Duration = Duration::from_secs(60);
@@ -76,6 +76,12 @@ pub struct Handles<'a> {
     pub brand: &'a str,
     /// How often each account is swept.
     pub sweep_every: chrono::Duration,
+}
+
+impl<'a> Handles<'a> {
+    pub fn new(db: &'a PgPool, lever: &'a Lever, clock: &'a Clock, settings: &'a Settings) -> Self {
+        Self { db, lever, clock, brand: &settings.brand, sweep_every: settings.sweep_every() }
+    }
 }
 
 /// The organization's health, from the last check when it is fresh, else checked now.
