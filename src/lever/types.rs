@@ -115,6 +115,16 @@ impl Opportunity {
         (contact.and_then(|c| c.allowed), contact.and_then(|c| c.expires_at))
     }
 
+    /// Whether Lever allows contacting the candidate at `now`.
+    pub fn contact(&self, now: chrono::DateTime<chrono::Utc>) -> crate::domain::invite::Contact {
+        let (allowed, until) = self.contact_consent();
+        crate::domain::invite::Contact::from_lever(
+            allowed,
+            until.and_then(chrono::DateTime::from_timestamp_millis),
+            now,
+        )
+    }
+
     /// When the candidate last entered `stage_id` (ms since the epoch).
     pub fn entered_at(&self, stage_id: &str) -> Option<i64> {
         self.stage_changes

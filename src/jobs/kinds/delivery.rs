@@ -160,12 +160,10 @@ async fn decide(env: &Env, api: &mut Api<'_>, event: &Event) -> Result<String, J
     let posting_tags = posting.as_ref().map(|p| p.tags.as_slice()).unwrap_or_default();
     let entered = opportunity.entered_at(&stage);
     let now = env.clock.now();
-    let (allowed, until) = opportunity.contact_consent();
-    let until = until.and_then(chrono::DateTime::from_timestamp_millis);
     let facts = invite::Facts {
         brand: &env.settings.brand,
         archived,
-        contact: invite::Contact::from_lever(allowed, until, now),
+        contact: opportunity.contact(now),
         tags: posting_tags.iter().chain(&opportunity.tags).map(String::as_str).collect(),
         catalogue: &catalogue,
         emails: &opportunity.emails,

@@ -13,6 +13,7 @@ pub(super) use self::deliver::{Message, Undelivered, deliver};
 
 use crate::{
     copy::{self, Explained},
+    domain::invite::Contact,
     email::{
         MailError,
         templates::{self, Branding, InviteContext},
@@ -28,6 +29,7 @@ use crate::{
             follow_up,
         },
     },
+    lever::{LeverError, client::Api},
 };
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -174,6 +176,13 @@ async fn invite(env: &Env, id: Uuid, again: Option<Again>, last: bool) -> Result
     if first_sent || row.status != InvitationStatus::Invited {
         return Ok(());
     }
+    if again.is_some()
+        && let Some(why) = contact_refused(env, row.org_id, &row.opportunity_id).await?
+    {
+        let why = format!("not sent again: {why}");
+        invitations::mark_email_failed(&mut *env.db.acquire().await?, id, &why).await?;
+        return Ok(());
+    }
     // Each send is its own message (a resend is not the first one sent again).
     let scope = match again {
         None => id.to_string(),
@@ -266,6 +275,11 @@ async fn reminder(env: &Env, id: Uuid) -> Result<(), JobError> {
         let wait = (due - now).to_std().unwrap_or_default();
         return Err(JobError::Defer(wait, "the reminder is not due yet (the deadline was extended)".into()));
     }
+    if let Some(why) = contact_refused(env, row.org_id, &row.opportunity_id).await? {
+        let why = format!("no reminder sent: {why}");
+        invitations::mark_email_failed(&mut *env.db.acquire().await?, id, &why).await?;
+        return Ok(());
+    }
     let context = row.context(env, id)?;
     let text = copy::text(&copy::Reminder {
         name: &context.candidate_name,
@@ -287,6 +301,23 @@ async fn reminder(env: &Env, id: Uuid) -> Result<(), JobError> {
     deliver(env, &message, &rendered).await.map_err(into_job_error)?;
     invitations::mark_reminded(&mut *env.db.acquire().await?, id).await?;
     Ok(())
+}
+
+/// Why Lever no longer allows emailing the candidate, if it does not. Consent can be
+/// withdrawn, or run out, after the invite went out, so a reminder and an admin's resend
+/// ask Lever again first; while Lever cannot be asked, they wait.
+async fn contact_refused(env: &Env, org_id: Uuid, opportunity_id: &str) -> Result<Option<String>, JobError> {
+    let mut api = Api::for_org(&env.lever, org_id).await?;
+    let opportunity = match api.opportunity(opportunity_id).await {
+        Ok(opportunity) => opportunity,
+        Err(LeverError::NotFound(_)) => return Ok(Some("the candidate is no longer in Lever".into())),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(match opportunity.contact(env.clock.now()) {
+        Contact::Allowed => None,
+        Contact::NotAllowed => Some("Lever says this candidate may not be contacted".into()),
+        Contact::Expired(_) => Some("the candidate's consent to be contacted has run out in Lever".into()),
+    })
 }
 
 async fn result_ready(env: &Env, id: Uuid) -> Result<(), JobError> {

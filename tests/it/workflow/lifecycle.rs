@@ -1,9 +1,13 @@
 //! An invitation's life after the invite: a second move while it is open is an error,
-//! a reminder goes out before the deadline, and the deadline expires it.
+//! a reminder goes out before the deadline (unless Lever no longer allows contact), and
+//! the deadline expires it.
+
+use serde_json::json;
+use uuid::Uuid;
 
 use super::{ACCOUNT, WAIT, invite, notes, setup, tags_become};
 use crate::support::{
-    eventually,
+    TestApp, eventually,
     lever::{ASSESS_STAGE, RECRUITER, SCREEN_STAGE},
     workflow::link_in,
 };
@@ -61,4 +65,46 @@ async fn deadlines_expire_invitations_and_reminders_go_first() {
         assert_eq!(unknown.status, 404, "{broken}");
         assert!(unknown.exists("#unknown"), "{broken}: the candidate's page, not the app's");
     }
+}
+
+async fn email_error(app: &TestApp) -> Option<String> {
+    sqlx::query_scalar("SELECT email_error FROM invitations").fetch_one(&app.db).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_candidate_who_withdrew_consent_gets_no_reminder_and_no_resend() {
+    let (app, org) = setup().await;
+    invite(&app, &org, "opp-13").await;
+    app.settle().await;
+    let id: Uuid = sqlx::query_scalar("SELECT id FROM invitations").fetch_one(&app.db).await.unwrap();
+    app.lever.set_contact_allowed(ACCOUNT, "opp-13", false);
+
+    // The reminder is due, but Lever no longer allows contacting the candidate.
+    app.clock().advance(chrono::Duration::hours(6 * 24 + 12));
+    app.wake_workers().await;
+    eventually("the reminder held back", WAIT, || async {
+        email_error(&app).await.is_some_and(|e| e.starts_with("no reminder sent") && e.contains("may not be contacted"))
+    })
+    .await;
+
+    // An admin's resend asks Lever first too.
+    let api = app.api(&org.api_key);
+    let (status, body) = api.post(&format!("/invitations/{id}/resend"), json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    eventually("the resend held back", WAIT, || async {
+        email_error(&app).await.is_some_and(|e| e.starts_with("not sent again"))
+    })
+    .await;
+    app.settle().await;
+    assert_eq!(app.smtp.messages().len(), 1, "only the first invite went out");
+    assert!(!notes(&app, "opp-13").iter().any(|n| n.contains("again")), "{:?}", notes(&app, "opp-13"));
+
+    // With consent given again, the next resend goes out and clears the message.
+    app.lever.set_contact_allowed(ACCOUNT, "opp-13", true);
+    let (status, body) = api.post(&format!("/invitations/{id}/resend"), json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let mails = app.smtp.wait_for(2, WAIT).await;
+    assert_eq!(mails[1].to, vec!["opp-13@candidates.test"]);
+    app.settle().await;
+    assert_eq!(email_error(&app).await, None);
 }

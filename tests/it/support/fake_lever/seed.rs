@@ -4,7 +4,10 @@
 use serde_json::Value;
 
 use super::FakeLever;
-use super::model::{self, Archived, NewOpportunity, NewPosting, Opportunity, Stage, StageChange, Template, User};
+use super::model::{
+    self, Archived, Consent, DataProtection, NewOpportunity, NewPosting, Opportunity, Stage, StageChange, Template,
+    User,
+};
 use super::state::{Account, lock, new_id, now_ms};
 
 impl FakeLever {
@@ -136,6 +139,19 @@ impl FakeLever {
         self.with_account(account_id, |acct| {
             let opp = acct.opportunity_mut(opportunity_id).expect("fake lever: unknown opportunity");
             opp.confidentiality = "confidential".to_owned();
+            opp.updated_at = now_ms();
+        });
+    }
+
+    /// The candidate withdraws (or gives) consent to be contacted, as Lever's data
+    /// protection records it.
+    pub fn set_contact_allowed(&self, account_id: &str, opportunity_id: &str, allowed: bool) {
+        self.with_account(account_id, |acct| {
+            let opp = acct.opportunity_mut(opportunity_id).expect("fake lever: unknown opportunity");
+            opp.data_protection = Some(DataProtection {
+                store: Consent { allowed: true, expires_at: None },
+                contact: Consent { allowed, expires_at: None },
+            });
             opp.updated_at = now_ms();
         });
     }
