@@ -22,11 +22,10 @@ use super::{
 };
 use crate::{
     copy,
-    domain::{lifecycle::Status, scoring::Question},
     http::AppState,
     http::path_id::PathId,
     invitations::{self, Filter, Invitation, InvitationStatus},
-    report::AnswerLine,
+    report::{self, AnswerLine},
 };
 
 pub struct AssessmentOption {
@@ -163,22 +162,11 @@ async fn report_page(
     error: Option<(StatusCode, String)>,
 ) -> AppResult<Response> {
     let mut conn = state.db.acquire().await?;
-    let inv = invitations::get(&mut conn, user.org_id, id).await?.ok_or(AppError::NotFound)?;
-    let extra = sqlx::query!(
-        "SELECT a.questions FROM invitations i JOIN assessments a ON a.id = i.assessment_id WHERE i.id = $1",
-        id
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    let questions: Vec<Question> = serde_json::from_value(extra.questions).unwrap_or_default();
-    let chosen: Vec<Option<usize>> =
-        inv.answers.clone().and_then(|a| serde_json::from_value(a).ok()).unwrap_or_default();
-    let answers = crate::report::answer_lines(&questions, &chosen);
-    let result = Status::label(Status::of(inv.status, inv.passed));
-    let duration_minutes = match (inv.started_at, inv.completed_at) {
-        (Some(start), Some(end)) if inv.status == InvitationStatus::Completed => Some((end - start).num_minutes()),
-        _ => None,
-    };
+    let report = report::load(&mut conn, &state.settings.brand, user.org_id, id).await?;
+    drop(conn);
+    let report = report.ok_or(AppError::NotFound)?;
+    let duration_minutes = report.duration_minutes();
+    let report::Report { invitation: inv, result, answers, .. } = report;
     let chrome = Chrome::new(state, Some(user), csrf, "invitations").await?;
     let lever_url = crate::lever::candidate_url(&state.settings.lever.api_url, &inv.opportunity_id);
     let email_error = inv.email_error.clone().filter(|_| inv.email_sent_at.is_none());
