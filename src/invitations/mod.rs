@@ -100,7 +100,8 @@ mod transitions;
 
 pub use erase::{Erased, erase};
 pub use reads::{
-    Filter, Held, Named, held_opportunities, list, named, opportunities_invited, removed_in_lever, standing,
+    Filter, ForEmail, Held, InLever, Named, for_email, held_opportunities, list, named, opportunities_invited,
+    removed_in_lever, shown_in_lever, standing,
 };
 pub use transitions::{Error, cancel, cancel_open, complete, expire, extend, resend, start, submit};
 

@@ -1,10 +1,10 @@
 //! What lists and checks read of the `invitations` table.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::{Invitation, InvitationStatus, candidate_label};
+use super::{CancelKind, Invitation, InvitationStatus, candidate_label};
 use crate::domain::{invite::Standing, problem::Earlier};
 
 /// Which invitations a list shows; every field optional.
@@ -148,7 +148,7 @@ pub struct Held {
 }
 
 /// The organization's opportunities with invitations whose candidate was not erased.
-pub async fn held_opportunities(db: &sqlx::PgPool, org_id: Uuid) -> sqlx::Result<Vec<Held>> {
+pub async fn held_opportunities(db: &PgPool, org_id: Uuid) -> sqlx::Result<Vec<Held>> {
     let rows = sqlx::query!(
         r#"SELECT opportunity_id, bool_or(status IN ('invited', 'started')) AS "open!"
            FROM invitations WHERE org_id = $1 AND erased_at IS NULL
@@ -158,4 +158,88 @@ pub async fn held_opportunities(db: &sqlx::PgPool, org_id: Uuid) -> sqlx::Result
     .fetch_all(db)
     .await?;
     Ok(rows.into_iter().map(|r| Held { id: r.opportunity_id, open: r.open }).collect())
+}
+
+/// What Lever shows: invitations whose email went out (before that, Lever has nothing to
+/// show), and those cancelled for a reason Lever shows (see `CancelReason::shows_in_lever`;
+/// a refused email shows as an error instead).
+pub async fn shown_in_lever(db: &PgPool, org_id: Uuid, opportunity_id: &str) -> sqlx::Result<Vec<InLever>> {
+    sqlx::query_as!(
+        InLever,
+        r#"SELECT i.id, i.status AS "status: InvitationStatus", i.passed, i.score, i.failure_reason, i.deadline, i.completed_at, i.updated_at,
+                  i.candidate_name, i.candidate_email, i.perform_as, i.email_sent_at, i.reopens,
+                  i.cancel_reason AS "cancel_reason: CancelKind", i.cancel_detail,
+                  a.name AS assessment_name, a.pass_mark
+           FROM invitations i JOIN assessments a ON a.id = i.assessment_id
+           WHERE i.org_id = $1 AND i.opportunity_id = $2
+             AND CASE WHEN i.status = 'cancelled' THEN i.cancel_reason IN ('admin', 'hired', 'archived')
+                      ELSE i.email_sent_at IS NOT NULL END
+           ORDER BY i.created_at"#,
+        org_id,
+        opportunity_id
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// An invitation as the Lever sync shows it.
+pub struct InLever {
+    pub id: Uuid,
+    pub status: InvitationStatus,
+    pub passed: Option<bool>,
+    pub score: Option<i32>,
+    pub failure_reason: Option<String>,
+    pub deadline: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+    pub candidate_name: String,
+    pub candidate_email: String,
+    pub perform_as: Option<String>,
+    pub email_sent_at: Option<DateTime<Utc>>,
+    /// How many times it reopened after expiring: each round has its own result.
+    pub reopens: i32,
+    pub cancel_reason: Option<CancelKind>,
+    pub cancel_detail: Option<String>,
+    pub assessment_name: String,
+    pub pass_mark: i32,
+}
+
+/// What [`for_email`] reads.
+pub struct ForEmail {
+    pub org_id: Uuid,
+    pub opportunity_id: String,
+    pub status: InvitationStatus,
+    pub candidate_name: String,
+    pub candidate_email: String,
+    pub token_sealed: String,
+    pub deadline: DateTime<Utc>,
+    pub email_sent_at: Option<DateTime<Utc>>,
+    pub reminder_sent_at: Option<DateTime<Utc>>,
+    pub reopens: i32,
+    pub assessment_name: String,
+    pub time_limit_minutes: i32,
+    pub company: String,
+    pub subject: Option<String>,
+    pub body: Option<String>,
+    pub logo_url: Option<String>,
+    pub accent_color: Option<String>,
+}
+
+/// An invitation with what its emails need: the assessment, the organization's name and
+/// its email template.
+pub async fn for_email(db: &PgPool, invitation_id: Uuid) -> sqlx::Result<Option<ForEmail>> {
+    sqlx::query_as!(
+        ForEmail,
+        r#"SELECT i.org_id, i.opportunity_id, i.status AS "status: InvitationStatus", i.candidate_name, i.candidate_email, i.token_sealed, i.deadline,
+                i.email_sent_at, i.reminder_sent_at, i.reopens, a.name AS assessment_name, a.time_limit_minutes,
+                o.name AS company, t.subject AS "subject?", t.body AS "body?", t.logo_url, t.accent_color
+         FROM invitations i
+         JOIN assessments a ON a.id = i.assessment_id
+         JOIN organizations o ON o.id = i.org_id
+         LEFT JOIN email_templates t ON t.org_id = i.org_id
+         WHERE i.id = $1"#,
+        invitation_id
+    )
+    .fetch_optional(db)
+    .await
 }

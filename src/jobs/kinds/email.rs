@@ -5,7 +5,6 @@
 
 mod deliver;
 
-pub(super) use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -18,7 +17,7 @@ use crate::{
         MailError,
         templates::{self, Branding, InviteContext},
     },
-    invitations::{self, CancelReason, Effect, InvitationStatus},
+    invitations::{self, CancelReason, Effect, ForEmail, InvitationStatus},
     jobs::Env,
     jobs::{
         self, Job, JobContext, JobError,
@@ -104,44 +103,7 @@ impl Job for SendEmail {
     }
 }
 
-struct InviteRow {
-    org_id: Uuid,
-    opportunity_id: String,
-    status: InvitationStatus,
-    candidate_name: String,
-    candidate_email: String,
-    token_sealed: String,
-    deadline: DateTime<Utc>,
-    email_sent_at: Option<DateTime<Utc>>,
-    reminder_sent_at: Option<DateTime<Utc>>,
-    reopens: i32,
-    assessment_name: String,
-    time_limit_minutes: i32,
-    company: String,
-    subject: Option<String>,
-    body: Option<String>,
-    logo_url: Option<String>,
-    accent_color: Option<String>,
-}
-
-async fn load(env: &Env, invitation_id: Uuid) -> sqlx::Result<Option<InviteRow>> {
-    sqlx::query_as!(
-        InviteRow,
-        r#"SELECT i.org_id, i.opportunity_id, i.status AS "status: InvitationStatus", i.candidate_name, i.candidate_email, i.token_sealed, i.deadline,
-                i.email_sent_at, i.reminder_sent_at, i.reopens, a.name AS assessment_name, a.time_limit_minutes,
-                o.name AS company, t.subject AS "subject?", t.body AS "body?", t.logo_url, t.accent_color
-         FROM invitations i
-         JOIN assessments a ON a.id = i.assessment_id
-         JOIN organizations o ON o.id = i.org_id
-         LEFT JOIN email_templates t ON t.org_id = i.org_id
-         WHERE i.id = $1"#,
-        invitation_id
-    )
-    .fetch_optional(&env.db)
-    .await
-}
-
-impl InviteRow {
+impl ForEmail {
     fn context(&self, env: &Env, id: Uuid) -> Result<InviteContext, JobError> {
         let link = invitations::link(&env.cipher, env.settings.public_url(), &self.token_sealed, id)
             .map_err(JobError::Fail)?;
@@ -171,7 +133,7 @@ struct Again {
 /// could still pass is explained on the candidate in Lever too: until an admin retries,
 /// nobody is invited.
 async fn invite(env: &Env, id: Uuid, again: Option<Again>, last: bool) -> Result<(), JobError> {
-    let Some(row) = load(env, id).await? else { return Ok(()) };
+    let Some(row) = invitations::for_email(&env.db, id).await? else { return Ok(()) };
     let first_sent = again.is_none() && row.email_sent_at.is_some();
     if first_sent || row.status != InvitationStatus::Invited {
         return Ok(());
@@ -263,7 +225,7 @@ async fn invite(env: &Env, id: Uuid, again: Option<Again>, last: bool) -> Result
 }
 
 async fn reminder(env: &Env, id: Uuid) -> Result<(), JobError> {
-    let Some(row) = load(env, id).await? else { return Ok(()) };
+    let Some(row) = invitations::for_email(&env.db, id).await? else { return Ok(()) };
     if row.status != InvitationStatus::Invited || row.email_sent_at.is_none() || row.reminder_sent_at.is_some() {
         return Ok(());
     }

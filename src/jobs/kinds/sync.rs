@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::{
     copy,
     domain::lifecycle::{Status, StatusTags, rating, rating_label},
-    invitations::{self, CancelKind, CancelReason, InvitationStatus, candidate_label},
+    invitations::{self, CancelReason, InLever, InvitationStatus, candidate_label},
     jobs::Env,
     jobs::{self, Job, JobContext, JobError, kinds::lever_setup::EnsureFeedbackTemplate},
     lever::{
@@ -49,7 +49,7 @@ impl Job for SyncOpportunity {
             return Ok(());
         }
         drop(conn);
-        let invitations = load(env, self.org_id, &self.opportunity_id).await?;
+        let invitations = invitations::shown_in_lever(&env.db, self.org_id, &self.opportunity_id).await?;
         if invitations.is_empty() {
             return Ok(());
         }
@@ -71,57 +71,14 @@ impl Job for SyncOpportunity {
     }
 }
 
-/// What Lever shows: invitations whose email went out (before that, Lever has nothing to
-/// show), and those cancelled for a reason Lever shows (see `CancelReason::shows_in_lever`;
-/// a refused email shows as an error instead).
-async fn load(env: &Env, org_id: Uuid, opportunity_id: &str) -> sqlx::Result<Vec<Row>> {
-    sqlx::query_as!(
-        Row,
-        r#"SELECT i.id, i.status AS "status: InvitationStatus", i.passed, i.score, i.failure_reason, i.deadline, i.completed_at, i.updated_at,
-                  i.candidate_name, i.candidate_email, i.perform_as, i.email_sent_at, i.reopens,
-                  i.cancel_reason AS "cancel_reason: CancelKind", i.cancel_detail,
-                  a.name AS assessment_name, a.pass_mark
-           FROM invitations i JOIN assessments a ON a.id = i.assessment_id
-           WHERE i.org_id = $1 AND i.opportunity_id = $2
-             AND CASE WHEN i.status = 'cancelled' THEN i.cancel_reason IN ('admin', 'hired', 'archived')
-                      ELSE i.email_sent_at IS NOT NULL END
-           ORDER BY i.created_at"#,
-        org_id,
-        opportunity_id
-    )
-    .fetch_all(&env.db)
-    .await
-}
-
-struct Row {
-    id: Uuid,
-    status: InvitationStatus,
-    passed: Option<bool>,
-    score: Option<i32>,
-    failure_reason: Option<String>,
-    deadline: DateTime<Utc>,
-    completed_at: Option<DateTime<Utc>>,
-    updated_at: DateTime<Utc>,
-    candidate_name: String,
-    candidate_email: String,
-    perform_as: Option<String>,
-    email_sent_at: Option<DateTime<Utc>>,
-    /// How many times it reopened after expiring: each round has its own result.
-    reopens: i32,
-    cancel_reason: Option<CancelKind>,
-    cancel_detail: Option<String>,
-    assessment_name: String,
-    pass_mark: i32,
-}
-
-impl Row {
+impl InLever {
     fn lifecycle(&self) -> Option<Status> {
         Status::of(self.status, self.passed)
     }
 }
 
 /// Gives the opportunity the status tag its invitations call for.
-async fn sync_tags(env: &Env, api: &mut Api<'_>, opportunity: &str, invitations: &[Row]) -> Result<(), JobError> {
+async fn sync_tags(env: &Env, api: &mut Api<'_>, opportunity: &str, invitations: &[InLever]) -> Result<(), JobError> {
     let tags = StatusTags::new(&env.settings.brand);
     let statuses: Vec<(Status, DateTime<Utc>)> =
         invitations.iter().filter_map(|i| Some((i.lifecycle()?, i.updated_at))).collect();
@@ -153,7 +110,7 @@ fn marker(env: &Env, id: Uuid, what: &str) -> String {
     writes::marker(&env.settings.brand, id, what)
 }
 
-async fn invite_note(env: &Env, api: &mut Api<'_>, opportunity: &str, inv: &Row) -> Result<(), JobError> {
+async fn invite_note(env: &Env, api: &mut Api<'_>, opportunity: &str, inv: &InLever) -> Result<(), JobError> {
     let brand = &env.settings.brand;
     let marker = marker(env, inv.id, "invite");
     let key = format!("inv:{}:invite-note", inv.id);
@@ -174,7 +131,7 @@ async fn invite_note(env: &Env, api: &mut Api<'_>, opportunity: &str, inv: &Row)
 /// The result as a feedback form on Fulcrum's template, written as the user who moved the
 /// candidate (else the posting owner, else whoever connected Lever); a scored note when no
 /// form can be written.
-async fn result(env: &Env, api: &mut Api<'_>, opportunity: &str, inv: &Row) -> Result<(), JobError> {
+async fn result(env: &Env, api: &mut Api<'_>, opportunity: &str, inv: &InLever) -> Result<(), JobError> {
     let Some(status) = inv.lifecycle() else { return Ok(()) };
     let report = invitations::report_url(env.settings.public_url(), inv.id);
     // The first round keeps the key (and marker) results always had; a reopened
@@ -238,7 +195,7 @@ async fn result(env: &Env, api: &mut Api<'_>, opportunity: &str, inv: &Row) -> R
     }
 }
 
-fn feedback_form(template: &feedback::Template, inv: &Row, status: Status, report: &str) -> serde_json::Value {
+fn feedback_form(template: &feedback::Template, inv: &InLever, status: Status, report: &str) -> serde_json::Value {
     let stars = rating(status, inv.score, inv.pass_mark);
     let mut values = vec![
         json!({ "id": template.rating, "value": rating_label(stars) }),
@@ -260,7 +217,7 @@ async fn result_note(
     env: &Env,
     api: &mut Api<'_>,
     opportunity: &str,
-    inv: &Row,
+    inv: &InLever,
     status: Status,
     key: &str,
     why: &str,
@@ -290,7 +247,7 @@ async fn result_note(
 }
 
 /// Why the invitation was cancelled, beside the Cancelled tag.
-async fn cancel_note(env: &Env, api: &mut Api<'_>, opportunity: &str, inv: &Row) -> Result<(), JobError> {
+async fn cancel_note(env: &Env, api: &mut Api<'_>, opportunity: &str, inv: &InLever) -> Result<(), JobError> {
     let Some(kind) = inv.cancel_reason else { return Ok(()) };
     let reason = CancelReason::stored(kind, inv.cancel_detail.clone());
     if !reason.shows_in_lever() {
@@ -312,7 +269,7 @@ async fn cancel_note(env: &Env, api: &mut Api<'_>, opportunity: &str, inv: &Row)
     Ok(())
 }
 
-impl Row {
+impl InLever {
     fn who(&self) -> &str {
         candidate_label(&self.candidate_name, &self.candidate_email)
     }
