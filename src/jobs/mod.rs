@@ -99,6 +99,19 @@ pub enum JobError {
     Defer(Duration, String),
 }
 
+impl JobError {
+    /// The error that ends the job as failed, when this outcome does on attempt `attempt`
+    /// of `max_attempts`: a `Fail`, or a `Retry` with no attempt left. `None` when the job
+    /// runs again.
+    pub fn gives_up(&self, attempt: i32, max_attempts: i32) -> Option<&anyhow::Error> {
+        match self {
+            Self::Fail(e) => Some(e),
+            Self::Retry(e) if attempt >= max_attempts => Some(e),
+            _ => None,
+        }
+    }
+}
+
 impl From<anyhow::Error> for JobError {
     fn from(error: anyhow::Error) -> Self {
         Self::Retry(error)

@@ -94,13 +94,12 @@ pub async fn apply(env: &Env, org_id: Uuid, opportunity_id: &str, fact: Fact) ->
         let subject = Subject { org_id, invitation_id: *invitation_id, opportunity_id };
         follow_up(&mut tx, subject, effects, now).await?;
     }
-    let erased = match removed {
-        true => {
-            let erased = invitations::erase(&mut tx, org_id, opportunity_id, &format!("{what} in Lever"), now).await?;
-            jobs::scrub_errors(&mut tx, org_id, &erased.words).await?;
-            erased.invitations
-        }
-        false => 0,
+    let erased = if removed {
+        let erased = invitations::erase(&mut tx, org_id, opportunity_id, &format!("{what} in Lever"), now).await?;
+        jobs::scrub_errors(&mut tx, org_id, &erased.words).await?;
+        erased.invitations
+    } else {
+        0
     };
     tx.commit().await?;
     Ok(match (cancelled.len(), erased) {

@@ -59,21 +59,16 @@ impl Job for SweepLever {
         let started = Utc::now();
         sweeps::began(&env.db, self.org_id, started).await?;
         match sweep(env, self.org_id, &state).await {
-            Ok(found) => {
-                sweeps::finished(&env.db, self.org_id, Some(started), found, None).await?;
-                Ok(())
-            }
+            Ok(found) => sweeps::finished(&env.db, self.org_id, Some(started), found, None).await?,
             // Shown on the health page; the next sweep is scheduled all the same.
-            Err(JobError::Fail(e)) => {
-                sweeps::finished(&env.db, self.org_id, None, 0, Some(&format!("{e:#}"))).await?;
-                Err(JobError::Fail(e))
+            Err(e) => {
+                if let Some(why) = e.gives_up(ctx.attempt, Self::MAX_ATTEMPTS) {
+                    sweeps::finished(&env.db, self.org_id, None, 0, Some(&format!("{why:#}"))).await?;
+                }
+                return Err(e);
             }
-            Err(JobError::Retry(e)) if ctx.attempt >= Self::MAX_ATTEMPTS => {
-                sweeps::finished(&env.db, self.org_id, None, 0, Some(&format!("{e:#}"))).await?;
-                Err(JobError::Fail(e))
-            }
-            Err(e) => Err(e),
         }
+        Ok(())
     }
 }
 
@@ -117,15 +112,14 @@ impl Job for WaitingCandidates {
         let Some(state) = sweeps::get(&env.db, self.org_id).await? else {
             return Ok(());
         };
-        let outcome = waiting(env, self.org_id, &state, self.invite).await;
-        match outcome {
+        match waiting(env, self.org_id, &state, self.invite).await {
             Ok(left) => sweeps::counted_waiting(&env.db, self.org_id, Ok(left)).await?,
-            Err(JobError::Retry(e) | JobError::Fail(e)) if ctx.attempt >= Self::MAX_ATTEMPTS => {
-                let why = format!("{e:#}");
-                sweeps::counted_waiting(&env.db, self.org_id, Err(&why)).await?;
-                return Err(JobError::Fail(e));
+            Err(e) => {
+                if let Some(why) = e.gives_up(ctx.attempt, Self::MAX_ATTEMPTS) {
+                    sweeps::counted_waiting(&env.db, self.org_id, Err(&format!("{why:#}"))).await?;
+                }
+                return Err(e);
             }
-            Err(e) => return Err(e),
         }
         Ok(())
     }
