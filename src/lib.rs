@@ -27,6 +27,7 @@ pub mod crypto;
 /// PostgreSQL: pool, embedded default cluster, migrations.
 pub mod db;
 /// Pure logic: the invitation state machine, whom to invite, tag resolution, ratings.
+pub mod deliveries;
 pub mod domain;
 /// Outgoing mail (SMTP or the outbox folder) and the invite templates.
 pub mod email;

@@ -15,13 +15,14 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use sqlx::{Connection, PgConnection, PgPool, Postgres, pool::PoolConnection};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
+pub use crate::deliveries::NewDelivery;
 use crate::{
     clock::Clock,
+    deliveries,
     jobs::{self, Wakeup, kinds::delivery::HandleDelivery},
 };
 
@@ -35,16 +36,6 @@ const WRITERS: usize = 2;
 const BATCH: usize = 256;
 /// A writer gives its connection back to the pool after this long without deliveries.
 const KEEP_CONNECTION: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// A delivery whose signature and shape were checked, ready to store.
-pub struct NewDelivery {
-    pub org_id: Uuid,
-    pub token: String,
-    pub event: String,
-    pub opportunity_id: String,
-    pub triggered_at: DateTime<Utc>,
-    pub data: Option<Value>,
-}
 
 struct Pending {
     delivery: NewDelivery,
@@ -165,7 +156,11 @@ impl Writer {
                 for pending in batch {
                     let d = &pending.delivery;
                     let new = stored.contains(&(d.org_id, d.token.clone()));
-                    let answer = if new { Ok(true) } else { count_repeat(&self.db, d).await.map(|()| false) };
+                    let answer = if new {
+                        Ok(true)
+                    } else {
+                        deliveries::count_repeat(&self.db, d.org_id, &d.token).await.map(|()| false)
+                    };
                     any |= new;
                     let _ = pending.answer.send(answer);
                 }
@@ -205,64 +200,12 @@ async fn insert(
     batch: &[Pending],
     now: DateTime<Utc>,
 ) -> Result<HashSet<(Uuid, String)>, sqlx::Error> {
-    let mut columns = Columns::default();
-    for p in batch {
-        columns.push(&p.delivery);
-    }
+    let new: Vec<&NewDelivery> = batch.iter().map(|p| &p.delivery).collect();
     let mut tx = conn.begin().await?;
-    let stored = sqlx::query!(
-        r#"INSERT INTO deliveries (org_id, token, event, opportunity_id, triggered_at, outcome, data)
-           SELECT org_id, token, event, opportunity_id, triggered_at, 'accepted', data
-           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::jsonb[])
-               AS i(org_id, token, event, opportunity_id, triggered_at, data)
-           ON CONFLICT (org_id, token) WHERE outcome <> 'rejected' DO NOTHING
-           RETURNING org_id AS "org_id!", token AS "token!""#,
-        &columns.org_ids,
-        &columns.tokens,
-        &columns.events,
-        &columns.opportunities,
-        &columns.triggered_at,
-        &columns.data as &[Option<Value>],
-    )
-    .fetch_all(&mut *tx)
-    .await?;
+    let stored = deliveries::insert_accepted(&mut tx, &new).await?;
     let jobs: Vec<HandleDelivery> =
-        stored.iter().map(|r| HandleDelivery { org_id: r.org_id, token: r.token.clone() }).collect();
+        stored.iter().map(|(org_id, token)| HandleDelivery { org_id: *org_id, token: token.clone() }).collect();
     jobs::enqueue_batch(&mut tx, &jobs, now).await?;
     tx.commit().await?;
-    Ok(stored.into_iter().map(|r| (r.org_id, r.token)).collect())
-}
-
-/// The batch as one array per column, for `unnest`.
-#[derive(Default)]
-struct Columns {
-    org_ids: Vec<Uuid>,
-    tokens: Vec<String>,
-    events: Vec<String>,
-    opportunities: Vec<String>,
-    triggered_at: Vec<DateTime<Utc>>,
-    data: Vec<Option<Value>>,
-}
-
-impl Columns {
-    fn push(&mut self, d: &NewDelivery) {
-        self.org_ids.push(d.org_id);
-        self.tokens.push(d.token.clone());
-        self.events.push(d.event.clone());
-        self.opportunities.push(d.opportunity_id.clone());
-        self.triggered_at.push(d.triggered_at);
-        self.data.push(d.data.clone());
-    }
-}
-
-/// Lever retried or reran a delivery: the log shows how often it came.
-async fn count_repeat(db: &PgPool, d: &NewDelivery) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "UPDATE deliveries SET duplicates = duplicates + 1 WHERE org_id = $1 AND token = $2 AND outcome <> 'rejected'",
-        d.org_id,
-        d.token,
-    )
-    .execute(db)
-    .await?;
-    Ok(())
+    Ok(stored.into_iter().collect())
 }

@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use super::intake::NewDelivery;
 use crate::{
+    deliveries,
     http::AppState,
     lever::webhook::{self, CACHE_TTL, Delivery, OrgWebhook},
 };
@@ -181,24 +182,17 @@ async fn check_signature(
     }))
 }
 
-/// Logs a refused delivery, up to a thousand an hour per organization: a flood of forged
-/// requests must not grow the table without bound.
+/// Logs a refused delivery (see `deliveries::record_rejection`).
 async fn record_rejection(state: &AppState, org_id: Uuid, delivery: &Delivery, why: &str) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "INSERT INTO deliveries (org_id, token, event, opportunity_id, triggered_at, outcome, reason)
-         SELECT $1, $2, $3, $4, $5, 'rejected', $6
-         WHERE (SELECT count(*) FROM deliveries
-                WHERE org_id = $1 AND outcome = 'rejected' AND received_at > now() - interval '1 hour') < 1000",
+    let rejected = deliveries::Rejected {
         org_id,
-        delivery.token.as_str(),
-        delivery.event.as_str(),
-        delivery.opportunity_id().filter(|id| webhook::is_lever_id(id)),
-        DateTime::from_timestamp_millis(delivery.triggered_at),
+        token: &delivery.token,
+        event: &delivery.event,
+        opportunity_id: delivery.opportunity_id().filter(|id| webhook::is_lever_id(id)),
+        triggered_at: DateTime::from_timestamp_millis(delivery.triggered_at),
         why,
-    )
-    .execute(&state.db)
-    .await?;
-    Ok(())
+    };
+    deliveries::record_rejection(&state.db, &rejected).await
 }
 
 async fn record_test(
@@ -208,17 +202,7 @@ async fn record_test(
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     let mut tx = state.db.begin().await?;
-    sqlx::query!(
-        "INSERT INTO deliveries (org_id, token, event, triggered_at, outcome, result)
-         VALUES ($1, $2, $3, $4, 'test', 'Lever verified the connection')
-         ON CONFLICT (org_id, token) WHERE outcome <> 'rejected' DO NOTHING",
-        org_id,
-        delivery.token.as_str(),
-        delivery.event.as_str(),
-        at,
-    )
-    .execute(&mut *tx)
-    .await?;
+    deliveries::record_test(&mut tx, org_id, &delivery.token, &delivery.event, at).await?;
     sqlx::query!(
         "INSERT INTO lever_settings (org_id, verified_at) VALUES ($1, now())
          ON CONFLICT (org_id) DO UPDATE SET verified_at = now()",

@@ -39,12 +39,7 @@ impl Facts {
     pub async fn load(h: &Handles<'_>, org_id: Uuid) -> anyhow::Result<Self> {
         let connection = connection::get(h.db, org_id).await?;
         let overview = settings::overview(h.lever, org_id).await?;
-        let last_delivery = sqlx::query_scalar!(
-            "SELECT max(received_at) FROM deliveries WHERE org_id = $1 AND outcome IN ('accepted', 'test')",
-            org_id
-        )
-        .fetch_one(h.db)
-        .await?;
+        let deliveries = crate::deliveries::recent(h.db, org_id).await?;
         let backlog = jobs::backlog(h.db, Some(org_id)).await?;
         let oldest_waiting = sqlx::query_scalar!(
             "SELECT min(run_at) FROM jobs WHERE org_id = $1 AND state = 'queued' AND run_at <= $2",
@@ -53,33 +48,15 @@ impl Facts {
         )
         .fetch_one(h.db)
         .await?;
-        let last_by_event = sqlx::query!(
-            r#"SELECT event AS "event!", max(received_at) AS "at!" FROM deliveries
-               WHERE org_id = $1 AND outcome = 'accepted' AND source = 'webhook' AND event IS NOT NULL
-               GROUP BY event"#,
-            org_id
-        )
-        .fetch_all(h.db)
-        .await?
-        .into_iter()
-        .map(|r| (r.event, r.at))
-        .collect();
-        let found_by_sweep = sqlx::query_scalar!(
-            r#"SELECT count(*) AS "n!" FROM deliveries
-               WHERE org_id = $1 AND source = 'sweep' AND received_at > now() - interval '7 days'"#,
-            org_id
-        )
-        .fetch_one(h.db)
-        .await?;
         let sweep = sweeps::get(h.db, org_id).await?;
         Ok(Self {
             connection,
             overview,
-            last_delivery,
+            last_delivery: deliveries.last,
             backlog,
             oldest_waiting,
-            last_by_event,
-            found_by_sweep,
+            last_by_event: deliveries.last_by_event,
+            found_by_sweep: deliveries.found_by_sweep,
             sweep,
             sweep_every: h.sweep_every,
         })

@@ -50,15 +50,7 @@ pub async fn erase(
     .execute(&mut *conn)
     .await?;
     for word in &words {
-        sqlx::query!(
-            "UPDATE deliveries SET result = replace(result, $3, '(erased)')
-             WHERE org_id = $1 AND opportunity_id = $2 AND strpos(result, $3) > 0",
-            org_id,
-            opportunity_id,
-            word,
-        )
-        .execute(&mut *conn)
-        .await?;
+        crate::deliveries::erase_word(conn, org_id, opportunity_id, word).await?;
         sqlx::query!(
             "UPDATE invitations SET failure_reason = replace(failure_reason, $3, '(erased)'),
                                     cancel_detail = replace(cancel_detail, $3, '(erased)')

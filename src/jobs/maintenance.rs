@@ -12,12 +12,7 @@ pub async fn prune(env: &Env) -> anyhow::Result<()> {
     let jobs = super::queue::prune(&env.db, env.settings.jobs.retention_days).await?;
     let sessions = sqlx::query!("DELETE FROM sessions WHERE expires_at < now()").execute(&env.db).await?;
     let throttles = crate::throttle::prune(&env.db).await?;
-    let deliveries = sqlx::query!(
-        "DELETE FROM deliveries WHERE received_at < now() - make_interval(days => $1)",
-        env.settings.jobs.delivery_retention_days as i32
-    )
-    .execute(&env.db)
-    .await?;
+    let deliveries = crate::deliveries::prune(&env.db, env.settings.jobs.delivery_retention_days as i32).await?;
     sqlx::query!("DELETE FROM oauth_states WHERE expires_at < now()").execute(&env.db).await?;
     // Lever reruns deliveries of the last two weeks; a handled move is remembered well past that.
     sqlx::query!(
@@ -29,7 +24,7 @@ pub async fn prune(env: &Env) -> anyhow::Result<()> {
     let accounts = prune_accounts(env).await?;
     tracing::info!(
         jobs,
-        deliveries = deliveries.rows_affected(),
+        deliveries,
         sessions = sessions.rows_affected(),
         throttles,
         unconfirmed_organizations = accounts,

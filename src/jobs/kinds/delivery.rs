@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::{
     copy::{self, Explained},
     db::{self, assessments::AssessmentRef},
+    deliveries,
     domain::{
         invite::{self, Decision},
         lifecycle::{StatusTags, is_trigger_stage},
@@ -42,22 +43,14 @@ impl Job for HandleDelivery {
 
     async fn run(self, ctx: JobContext) -> Result<(), JobError> {
         let env = &ctx.env;
-        let delivery = sqlx::query!(
-            "SELECT id, event, opportunity_id, data, result FROM deliveries
-             WHERE org_id = $1 AND token = $2 AND outcome = 'accepted'",
-            self.org_id,
-            self.token
-        )
-        .fetch_optional(&env.db)
-        .await?;
-        let Some(delivery) = delivery.filter(|d| d.result.is_none()) else {
+        let Some(delivery) = deliveries::unhandled(&env.db, self.org_id, &self.token).await? else {
             return Ok(());
         };
         let event = Event {
             id: delivery.id,
-            kind: delivery.event.unwrap_or_default(),
-            opportunity_id: delivery.opportunity_id.unwrap_or_default(),
-            data: delivery.data.unwrap_or_default(),
+            kind: delivery.event,
+            opportunity_id: delivery.opportunity_id,
+            data: delivery.data,
         };
         let outcome = match Api::for_org(&env.lever, self.org_id).await {
             Ok(mut api) => handle(env, &mut api, &event).await,
@@ -68,7 +61,7 @@ impl Job for HandleDelivery {
             Err(JobError::Fail(e)) => format!("Could not be handled: {e:#}"),
             Err(other) => return Err(other),
         };
-        sqlx::query!("UPDATE deliveries SET result = $2 WHERE id = $1", event.id, summary).execute(&env.db).await?;
+        deliveries::set_result(&env.db, event.id, &summary).await?;
         Ok(())
     }
 }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::{delivery::HandleDelivery, lifecycle, sync::SyncOpportunity};
 use crate::{
+    deliveries,
     domain::lifecycle::is_trigger_stage,
     invitations,
     jobs::{self, Env, Job, JobContext, JobError},
@@ -201,31 +202,7 @@ async fn record_found(env: &Env, org_id: Uuid, moves: &[(String, String, i64)], 
     let now = env.clock.now();
     let mut tx = env.db.begin().await?;
     let moves = stage_entries::unhandled(&mut tx, org_id, moves).await?;
-    let (opportunities, stages, entered) = stage_entries::columns(&moves);
-    let tokens = sqlx::query_scalar!(
-        r#"INSERT INTO deliveries (org_id, token, event, opportunity_id, triggered_at, outcome, data, source)
-           SELECT $1, $5 || ':' || f.opportunity_id || ':' || f.stage_id || ':' || f.entered_at,
-                  'candidateStageChange', f.opportunity_id,
-                  CASE WHEN f.entered_at > 0 THEN to_timestamp(f.entered_at / 1000.0) ELSE $6 END, 'accepted',
-                  jsonb_build_object('opportunityId', f.opportunity_id, 'toStageId', f.stage_id,
-                                     'enteredAt', f.entered_at),
-                  $5
-           FROM unnest($2::text[], $3::text[], $4::bigint[]) AS f(opportunity_id, stage_id, entered_at)
-           WHERE NOT EXISTS (SELECT 1 FROM deliveries d
-                             WHERE d.org_id = $1 AND d.opportunity_id = f.opportunity_id AND d.outcome = 'accepted'
-                               AND d.result IS NULL AND d.source = 'webhook'
-                               AND d.received_at > now() - interval '1 hour')
-           ON CONFLICT (org_id, token) WHERE outcome <> 'rejected' DO NOTHING
-           RETURNING token AS "token!""#,
-        org_id,
-        &opportunities,
-        &stages,
-        &entered,
-        by.source(),
-        now,
-    )
-    .fetch_all(&mut *tx)
-    .await?;
+    let tokens = deliveries::insert_found(&mut tx, org_id, &moves, by.source(), now).await?;
     for token in &tokens {
         jobs::enqueue(&mut tx, &HandleDelivery { org_id, token: token.clone() }, now).await?;
     }
